@@ -1,0 +1,4 @@
+//! Tests of the `nextflix` binary as a user runs it: real processes, real signals.
+
+mod catalog;
+mod support;
