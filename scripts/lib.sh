@@ -45,7 +45,7 @@ ensure_apt() {
 
 # ensure_venv PACKAGE...: a Python venv at $ROOT/.venv with these pip packages.
 ensure_venv() {
-  local venv="$ROOT/.venv"
+  local venv="${NEXTFLIX_VENV:-$ROOT/.venv}"
   if [ ! -x "$venv/bin/python" ]; then
     log "creating the Python venv in .venv"
     python3 -m venv "$venv"
