@@ -25,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the movie catalog API (TMDB-form records: /discover, /search, /media, ...).
     Catalog(CatalogArgs),
+    /// Run the AWS-compatible endpoint (SQS; JSON and Query protocols) that boto3, the AWS CLI and the SDKs talk to.
+    Endpoint(EndpointArgs),
 }
 
 /// Flags every server subcommand has.
@@ -71,8 +73,78 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Catalog(args) => run_catalog(args).await,
+            Command::Endpoint(args) => run_endpoint(args).await,
         }
     }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Clients: set AWS_ENDPOINT_URL=http://127.0.0.1:4566 and any credentials \
+(e.g. AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1). Queue URLs are \
+http://<Host header>/<account-id>/<queue>. Admin routes under /_nextflix/: ready, metrics, \
+sqs/queues, sqs/queues/NAME/messages (peek), clock/advance?seconds=N (with --virtual-clock)."
+)]
+pub struct EndpointArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "ENDPOINT_BIND",
+        default_value = "127.0.0.1:4566",
+        value_name = "HOST:PORT"
+    )]
+    pub bind: String,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Keep nothing on disk: state lives and dies with the process.
+    #[arg(long, env = "ENDPOINT_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// The AWS account id in queue URLs and ARNs.
+    #[arg(
+        long,
+        env = "ENDPOINT_ACCOUNT_ID",
+        default_value = "000000000000",
+        value_name = "ID"
+    )]
+    pub account_id: String,
+
+    /// Start a virtual clock that moves only through POST /_nextflix/clock/advance (for tests).
+    #[arg(long, env = "ENDPOINT_VIRTUAL_CLOCK")]
+    pub virtual_clock: bool,
+
+    /// Turn off the admin routes that peek at messages or move the clock.
+    #[arg(long, env = "ENDPOINT_NO_ADMIN")]
+    pub no_admin: bool,
+}
+
+async fn run_endpoint(args: EndpointArgs) -> anyhow::Result<()> {
+    let valid_account =
+        args.account_id.len() == 12 && args.account_id.bytes().all(|b| b.is_ascii_digit());
+    anyhow::ensure!(
+        valid_account,
+        "--account-id must be 12 digits, not {:?}",
+        args.account_id
+    );
+    let state_dir = (!args.in_memory).then(|| args.state.dir());
+    let config = nextflix_endpoint::Config {
+        state_dir: state_dir.clone(),
+        account_id: args.account_id,
+        virtual_clock: args.virtual_clock,
+        admin: !args.no_admin,
+    };
+    let listener = server::bind(&args.bind).await?;
+    let endpoint = nextflix_endpoint::Endpoint::start(config, listener)
+        .await
+        .context("cannot start the endpoint")?;
+    let state = state_dir.map_or_else(|| "memory".to_owned(), |d| d.display().to_string());
+    tracing::info!(url = %endpoint.url(), state = %state, "endpoint listening");
+    nextflix_common::shutdown::signal().await;
+    endpoint.shutdown().await?;
+    tracing::info!("endpoint stopped");
+    Ok(())
 }
 
 async fn run_catalog(args: CatalogArgs) -> anyhow::Result<()> {

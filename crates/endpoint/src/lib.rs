@@ -1,0 +1,115 @@
+//! `nextflix endpoint`: an AWS-compatible server for SQS (SNS and S3 follow),
+//! durable on local disk, that boto3, the AWS CLI and the AWS SDKs talk to
+//! unchanged. It is a library first: [`Endpoint::start`] runs one in-process on
+//! any address with its own state (a test gets its URL back); the binary is a
+//! thin wrapper over the same call.
+//!
+//! Three layers, data flowing one way:
+//! - [`http`] and [`protocol`]: the wire. Find the protocol and action, decode a
+//!   typed request, encode the answer or AWS's error in the caller's protocol.
+//! - [`sqs`]: the engine. AWS's semantics on typed requests; no wire format.
+//! - [`store`]: durable writes with group commit, everything read back at start.
+//!
+//! Time comes from a [`Clock`], real or virtual, so tests can move it.
+
+pub mod clock;
+pub mod http;
+pub mod protocol;
+pub mod sqs;
+pub mod store;
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nextflix_common::server::{self, ServerHandle};
+use tokio::net::TcpListener;
+
+pub use clock::Clock;
+pub use sqs::Sqs;
+
+/// How an endpoint is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Where state is kept; `None` keeps everything in memory (lost on exit).
+    pub state_dir: Option<PathBuf>,
+    /// The account id in queue URLs and ARNs.
+    pub account_id: String,
+    /// A clock that moves only when told (admin route or [`Endpoint::advance`]).
+    pub virtual_clock: bool,
+    /// Serve the admin routes that read or change state (peek, clock).
+    pub admin: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            state_dir: None,
+            account_id: "000000000000".to_owned(),
+            virtual_clock: false,
+            admin: true,
+        }
+    }
+}
+
+/// A running endpoint.
+#[derive(Debug)]
+pub struct Endpoint {
+    server: ServerHandle,
+    sqs: Sqs,
+}
+
+impl Endpoint {
+    /// Opens the state, starts the engine's timers and serves on `listener`.
+    pub async fn start(config: Config, listener: TcpListener) -> io::Result<Endpoint> {
+        let clock = if config.virtual_clock {
+            Clock::virtual_at_now()
+        } else {
+            Clock::real()
+        };
+        let (store, loaded) = match &config.state_dir {
+            Some(dir) => {
+                let dir = dir.join("endpoint");
+                tokio::task::spawn_blocking(move || store::Store::open(&dir))
+                    .await
+                    .map_err(io::Error::other)??
+            }
+            None => store::Store::memory(),
+        };
+        let sqs = Sqs::new(config.account_id.clone(), clock, store, loaded);
+        tokio::spawn(sqs.clone().run_reaper());
+        let router = http::router(sqs.clone(), config.admin);
+        let server = server::spawn(listener, router)?;
+        Ok(Endpoint { server, sqs })
+    }
+
+    /// Starts on an ephemeral port of 127.0.0.1.
+    pub async fn start_local(config: Config) -> io::Result<Endpoint> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start(config, listener).await
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr()
+    }
+
+    /// `http://127.0.0.1:<port>`: what clients use as their endpoint URL.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+
+    pub fn sqs(&self) -> &Sqs {
+        &self.sqs
+    }
+
+    /// Moves a virtual clock forward (on a real clock it adds an offset).
+    pub fn advance(&self, by: Duration) {
+        self.sqs.clock().advance(by);
+    }
+
+    /// Stops accepting, lets requests in flight finish.
+    pub async fn shutdown(self) -> io::Result<()> {
+        self.server.shutdown().await
+    }
+}

@@ -1,0 +1,205 @@
+//! Durable storage behind a narrow interface: the engine hands over batches of
+//! [`Op`]s (opaque bytes, keyed by queue and message) and gets them back at start.
+//!
+//! One writer thread owns the backend. It takes every batch waiting in its channel,
+//! writes them all in one transaction and syncs once (group commit): a thousand
+//! concurrent requests cost one fsync, not a thousand. [`Store::commit`] returns once
+//! its batch is on disk; [`Store::write_behind`] queues a batch without waiting (for
+//! bookkeeping whose loss on a crash is harmless, such as receive counts).
+//!
+//! The store knows nothing of queues or messages beyond their ids; the engine
+//! decides what the bytes mean.
+
+mod redb_backend;
+
+use std::io;
+use std::path::Path;
+use std::sync::mpsc;
+
+use tokio::sync::oneshot;
+
+pub use redb_backend::RedbBackend;
+
+/// One change to durable state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// A resource record (queue, later topic or bucket), replacing any previous one.
+    PutResource {
+        id: u64,
+        record: Vec<u8>,
+    },
+    /// Removes a resource and every item stored under it.
+    DeleteResource {
+        id: u64,
+    },
+    /// An item (a message) under a resource; its immutable part.
+    PutItem {
+        owner: u64,
+        key: u64,
+        record: Vec<u8>,
+    },
+    /// An item's mutable part (visibility, receive count), replacing the previous one.
+    PutItemState {
+        owner: u64,
+        key: u64,
+        state: Vec<u8>,
+    },
+    DeleteItem {
+        owner: u64,
+        key: u64,
+    },
+    /// Removes every item under a resource, keeping the resource.
+    ClearItems {
+        owner: u64,
+    },
+}
+
+/// One stored item: (owner, key, record, state).
+pub type LoadedItem = (u64, u64, Vec<u8>, Option<Vec<u8>>);
+
+/// Everything stored, as read at start.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub resources: Vec<(u64, Vec<u8>)>,
+    pub items: Vec<LoadedItem>,
+}
+
+/// What a storage engine must do.
+pub trait Backend: Send + 'static {
+    /// Applies the ops in order, atomically, durably.
+    fn write(&mut self, ops: &[Op]) -> io::Result<()>;
+    /// Reads everything back.
+    fn load(&mut self) -> io::Result<Loaded>;
+}
+
+struct Job {
+    ops: Vec<Op>,
+    done: Option<oneshot::Sender<Result<(), String>>>,
+}
+
+/// The handle the engine writes through; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    jobs: Option<mpsc::Sender<Job>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("durable", &self.jobs.is_some())
+            .finish()
+    }
+}
+
+/// A commit that could not be made durable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("storage failed: {0}")]
+pub struct StoreError(pub String);
+
+/// The largest number of batches one transaction takes.
+const MAX_GROUP: usize = 4096;
+
+impl Store {
+    /// Nothing is written anywhere: state lives and dies with the process.
+    pub fn memory() -> (Store, Loaded) {
+        (Store { jobs: None }, Loaded::default())
+    }
+
+    /// Opens (or creates) the database in `dir`, reads it back, and starts the writer.
+    pub fn open(dir: &Path) -> io::Result<(Store, Loaded)> {
+        std::fs::create_dir_all(dir)?;
+        let mut backend = RedbBackend::open(&dir.join("endpoint.redb"))?;
+        let loaded = backend.load()?;
+        Ok((Self::start(backend), loaded))
+    }
+
+    /// Starts the writer thread over any backend.
+    pub fn start(mut backend: impl Backend) -> Store {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut jobs = vec![first];
+                    while jobs.len() < MAX_GROUP {
+                        match rx.try_recv() {
+                            Ok(job) => jobs.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let ops: Vec<Op> = jobs.iter_mut().flat_map(|j| j.ops.drain(..)).collect();
+                    let result = backend.write(&ops).map_err(|e| e.to_string());
+                    if let Err(err) = &result {
+                        tracing::error!(%err, ops = ops.len(), "store write failed");
+                    }
+                    for job in jobs {
+                        if let Some(done) = job.done {
+                            let _ = done.send(result.clone());
+                        }
+                    }
+                }
+            });
+        match spawned {
+            Ok(_) => Store { jobs: Some(tx) },
+            Err(err) => {
+                tracing::error!(%err, "cannot start the store writer; running in memory");
+                Store { jobs: None }
+            }
+        }
+    }
+
+    /// Whether writes reach a disk.
+    pub fn is_durable(&self) -> bool {
+        self.jobs.is_some()
+    }
+
+    /// Queues `ops` and returns a future that resolves once they are durable.
+    /// Call it while holding the lock that ordered the change (so the store sees
+    /// changes in the order memory did), and await the result after releasing it.
+    pub fn submit(&self, ops: Vec<Op>) -> Pending {
+        let Some(jobs) = &self.jobs else {
+            return Pending(None);
+        };
+        if ops.is_empty() {
+            return Pending(None);
+        }
+        let (done, wait) = oneshot::channel();
+        if jobs
+            .send(Job {
+                ops,
+                done: Some(done),
+            })
+            .is_err()
+        {
+            let (tx, rx) = oneshot::channel();
+            let _ = tx.send(Err("the store writer has stopped".to_owned()));
+            return Pending(Some(rx));
+        }
+        Pending(Some(wait))
+    }
+
+    /// Queues `ops` without waiting for them.
+    pub fn write_behind(&self, ops: Vec<Op>) {
+        if let Some(jobs) = &self.jobs
+            && !ops.is_empty()
+        {
+            let _ = jobs.send(Job { ops, done: None });
+        }
+    }
+}
+
+/// A submitted batch; await [`Pending::durable`] for its outcome.
+#[derive(Debug)]
+pub struct Pending(Option<oneshot::Receiver<Result<(), String>>>);
+
+impl Pending {
+    pub async fn durable(self) -> Result<(), StoreError> {
+        match self.0 {
+            None => Ok(()),
+            Some(wait) => match wait.await {
+                Ok(result) => result.map_err(StoreError),
+                Err(_) => Err(StoreError("the store writer has stopped".into())),
+            },
+        }
+    }
+}
