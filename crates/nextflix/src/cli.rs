@@ -27,6 +27,8 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Run the AWS-compatible endpoint (SQS; JSON and Query protocols) that boto3, the AWS CLI and the SDKs talk to.
     Endpoint(EndpointArgs),
+    /// Run the web frontend (pages /, /browse, /search; /api/discover, /api/analytics) on port 3000.
+    Web(WebArgs),
 }
 
 /// Flags every server subcommand has.
@@ -74,6 +76,7 @@ impl Cli {
         match self.command {
             Command::Catalog(args) => run_catalog(args).await,
             Command::Endpoint(args) => run_endpoint(args).await,
+            Command::Web(args) => run_web(args).await,
         }
     }
 }
@@ -158,5 +161,98 @@ async fn run_catalog(args: CatalogArgs) -> anyhow::Result<()> {
     tracing::info!(url = %format!("http://{addr}"), state_dir = %config.state_dir.display(), "catalog listening");
     server::run(listener, router).await?;
     tracing::info!("catalog stopped");
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Pages: / (sign in), /browse, /search?q=TEXT. API: GET /api/discover?type=movie|tv&genre=ID, \
+POST /api/analytics {\"mediaId\": ID} (the MovieDetailsViewedEvent: stored in S3 as SESSION/ACTIVITY.json when \
+AWS_S3_BUCKET is set, published to AWS_SNS_TOPIC_ARN, or sent to AWS_SQS_QUEUE_URL when there is no topic), \
+GET /api/search?q=TEXT, /ready, /metrics. AWS credentials and settings come from the standard AWS chain \
+(AWS_ACCESS_KEY_ID, AWS_PROFILE, ...); AWS_ENDPOINT_URL points every AWS client at a local endpoint."
+)]
+pub struct WebArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        env = "WEB_BIND",
+        default_value = "127.0.0.1:3000",
+        value_name = "HOST:PORT"
+    )]
+    pub bind: String,
+
+    /// Base URL of the movie catalog API.
+    #[arg(
+        long,
+        env = "MOVIE_CATALOG_SERVICE",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub catalog_url: String,
+
+    /// Base URL of the title images (the size, w500 or original, and the record's path are appended); titles without a reachable image get generated artwork.
+    #[arg(
+        long,
+        env = "MOVIE_IMAGE_URL",
+        default_value = "https://image.tmdb.org/t/p/",
+        value_name = "URL"
+    )]
+    pub image_url: String,
+
+    /// AWS region [default: the standard AWS chain, else us-east-1].
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub aws_region: Option<String>,
+
+    /// Endpoint for every AWS client, e.g. http://127.0.0.1:4566 for a local endpoint [default: AWS itself].
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub aws_endpoint_url: Option<String>,
+
+    /// S3 bucket where every MovieDetailsViewedEvent is stored as SESSION_ID/ACTIVITY_ID.json.
+    #[arg(long, env = "AWS_S3_BUCKET", value_name = "BUCKET")]
+    pub s3_bucket: Option<String>,
+
+    /// SQS queue URL the events are sent to when no SNS topic is set.
+    #[arg(long, env = "AWS_SQS_QUEUE_URL", value_name = "URL")]
+    pub sqs_queue_url: Option<String>,
+
+    /// SNS topic ARN the events are published to.
+    #[arg(long, env = "AWS_SNS_TOPIC_ARN", value_name = "ARN")]
+    pub sns_topic_arn: Option<String>,
+
+    /// Redis URL for session records (e.g. redis://127.0.0.1:6379) [default: kept by the web server itself].
+    #[arg(long, env = "REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+
+    /// Always mark the session cookie Secure (it is whenever X-Forwarded-Proto says https).
+    #[arg(long, env = "WEB_COOKIE_SECURE")]
+    pub cookie_secure: bool,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+async fn run_web(args: WebArgs) -> anyhow::Result<()> {
+    let config = nextflix_web::Config {
+        catalog_url: args.catalog_url,
+        image_url: args.image_url,
+        aws_region: args.aws_region,
+        aws_endpoint_url: args.aws_endpoint_url,
+        s3_bucket: args.s3_bucket,
+        sqs_queue_url: args.sqs_queue_url,
+        sns_topic_arn: args.sns_topic_arn,
+        redis_url: args.redis_url,
+        cookie_secure: args.cookie_secure,
+        state_dir: Some(args.state.dir()),
+        ..nextflix_web::Config::default()
+    };
+    let router = nextflix_web::build(config)
+        .await
+        .context("cannot start the web frontend")?;
+    let listener = server::bind(&args.bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(url = %format!("http://{addr}"), "web frontend listening");
+    server::run(listener, router).await?;
+    tracing::info!("web frontend stopped");
     Ok(())
 }
