@@ -15,12 +15,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
 use crate::protocol::{self, Wire, json, query, sigv4};
+use crate::sns::{self, Sns, SnsError};
 use crate::sqs::{self, Ctx, ErrorKind, Request, Sqs, SqsError};
 
 /// Where the admin routes live.
@@ -37,6 +37,12 @@ struct ActionLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    topic: String,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct QueueLabels {
     queue: String,
     state: &'static str,
@@ -49,6 +55,7 @@ pub struct EndpointMetrics {
     requests: Family<ActionLabels, Histogram, fn() -> Histogram>,
     messages: Family<QueueLabels, Gauge>,
     queues: Gauge,
+    deliveries: Family<DeliveryLabels, Gauge>,
 }
 
 fn action_histogram() -> Histogram {
@@ -76,8 +83,14 @@ impl EndpointMetrics {
         );
         let queues = Gauge::default();
         registry.register("sqs_queues", "Number of SQS queues", queues.clone());
-        let _: Option<Counter> = None;
+        let deliveries = Family::<DeliveryLabels, Gauge>::default();
+        registry.register(
+            "sns_deliveries",
+            "SNS delivery attempts since start by topic and outcome (delivered, filtered_out, denied, failed, retrying, dead_lettered)",
+            deliveries.clone(),
+        );
         EndpointMetrics {
+            deliveries,
             registry,
             requests,
             messages,
@@ -85,10 +98,16 @@ impl EndpointMetrics {
         }
     }
 
-    fn observe(&self, action: &str, outcome: &'static str, elapsed: Duration) {
+    fn observe(
+        &self,
+        service: &'static str,
+        action: &str,
+        outcome: &'static str,
+        elapsed: Duration,
+    ) {
         self.requests
             .get_or_create(&ActionLabels {
-                service: "sqs",
+                service,
                 action: action.to_owned(),
                 outcome,
             })
@@ -100,14 +119,16 @@ impl EndpointMetrics {
 #[derive(Clone)]
 pub struct AppState {
     pub sqs: Sqs,
+    pub sns: Sns,
     pub metrics: EndpointMetrics,
     pub admin: bool,
 }
 
 /// The router of an endpoint.
-pub fn router(sqs: Sqs, admin: bool) -> Router {
+pub fn router(sqs: Sqs, sns: Sns, admin: bool) -> Router {
     let state = AppState {
         sqs,
+        sns,
         metrics: EndpointMetrics::new(),
         admin,
     };
@@ -117,6 +138,7 @@ pub fn router(sqs: Sqs, admin: bool) -> Router {
         .route("/metrics", get(metrics))
         .route("/sqs/queues", get(list_queues))
         .route("/sqs/queues/{name}/messages", get(peek))
+        .route("/sns/deliveries", get(deliveries))
         .route("/clock", get(clock_now))
         .route("/clock/advance", post(advance_clock))
         .fallback(admin_not_found);
@@ -151,7 +173,14 @@ fn is_form(headers: &HeaderMap) -> bool {
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"))
 }
 
-/// Every AWS request.
+/// Which service a request is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Sqs,
+    Sns,
+}
+
+/// Every AWS request: find the service, protocol and action, then hand over.
 async fn aws(
     State(app): Shared,
     method: Method,
@@ -160,28 +189,24 @@ async fn aws(
     body: Bytes,
 ) -> Response {
     let request_id = protocol::request_id();
-    let started = Instant::now();
     let scope = sigv4::scope(&headers, uri.query());
-    let ctx = Ctx {
-        base_url: base_url(&headers),
-        region: scope
-            .as_ref()
-            .map(|s| s.region.clone())
-            .filter(|r| !r.is_empty())
-            .unwrap_or_else(|| "us-east-1".to_owned()),
-        sender_id: scope
-            .as_ref()
-            .map(|s| s.access_key.clone())
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| app.sqs.account_id().to_owned()),
-    };
-    // Decide the protocol and action.
+    let base_url = base_url(&headers);
+    let region = scope
+        .as_ref()
+        .map(|s| s.region.clone())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let signed_service = scope.as_ref().map(|s| s.service.as_str()).unwrap_or("");
     let target = headers
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let (wire, action, input) = if let Some(target) = target {
-        let Some(action) = target.strip_prefix("AmazonSQS.") else {
+    let (service, wire, action, input) = if let Some(target) = target {
+        let (service, action) = if let Some(a) = target.strip_prefix("AmazonSQS.") {
+            (Service::Sqs, a)
+        } else if let Some(a) = target.strip_prefix("SNS_20100331.") {
+            (Service::Sns, a)
+        } else {
             let err = SqsError::new(
                 ErrorKind::UnknownOperationException,
                 format!("The operation {target} is not known to this endpoint."),
@@ -194,17 +219,21 @@ async fn aws(
             match serde_json::from_slice::<serde_json::Value>(&body) {
                 Ok(v @ serde_json::Value::Object(_)) => v,
                 _ => {
-                    let err = SqsError::new(
-                        ErrorKind::SerializationException,
-                        "The request body is not a valid JSON object.",
-                    );
-                    app.metrics
-                        .observe(action, "SerializationException", started.elapsed());
-                    return json::sqs_error(&err, &request_id);
+                    let message = "The request body is not a valid JSON object.";
+                    return match service {
+                        Service::Sqs => json::sqs_error(
+                            &SqsError::new(ErrorKind::SerializationException, message),
+                            &request_id,
+                        ),
+                        Service::Sns => json::sns_error(
+                            &SnsError::new("SerializationException", 400, message),
+                            &request_id,
+                        ),
+                    };
                 }
             }
         };
-        (Wire::Json, action.to_owned(), input)
+        (service, Wire::Json, action.to_owned(), input)
     } else {
         let mut params: Vec<(String, String)> = uri
             .query()
@@ -213,36 +242,94 @@ async fn aws(
         if method == Method::POST && (is_form(&headers) || !body.is_empty()) {
             params.extend(form_urlencoded::parse(&body).into_owned());
         }
-        let (action, input) = query::decode(params);
-        match action {
-            Some(action) if !action.is_empty() => (Wire::Query, action, input),
-            _ => {
-                if method == Method::GET && uri.path() == "/" && uri.query().is_none() {
-                    return (StatusCode::OK, "nextflix endpoint: SQS (JSON and Query protocols). See /_nextflix/ready.\n").into_response();
-                }
-                let err = SqsError::new(
-                    ErrorKind::MissingAction,
-                    "The request must contain the parameter Action.",
-                );
-                return query::sqs_error(&err, &request_id);
+        let action = params
+            .iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default();
+        if action.is_empty() {
+            if method == Method::GET && uri.path() == "/" && uri.query().is_none() {
+                return (StatusCode::OK, "nextflix endpoint: SQS and SNS (JSON and Query protocols). See /_nextflix/ready.\n").into_response();
             }
+            let err = SqsError::new(
+                ErrorKind::MissingAction,
+                "The request must contain the parameter Action.",
+            );
+            return query::sqs_error(&err, &request_id);
         }
+        let is_sns_action = sns::model::ACTIONS.contains(&action.as_str());
+        let is_sqs_action = sqs::model::ACTIONS.contains(&action.as_str());
+        let service = match signed_service {
+            "sns" => Service::Sns,
+            "sqs" => Service::Sqs,
+            _ if is_sns_action && !is_sqs_action => Service::Sns,
+            _ if is_sns_action && params.iter().any(|(k, _)| k == "TopicArn") => Service::Sns,
+            _ => Service::Sqs,
+        };
+        let dialect = match service {
+            Service::Sqs => query::Dialect::Flattened,
+            Service::Sns => query::Dialect::Wrapped,
+        };
+        let (_, input) = query::decode_as(params, dialect);
+        (service, Wire::Query, action, input)
     };
-    let respond_err = |err: &SqsError| match wire {
-        Wire::Json => json::sqs_error(err, &request_id),
-        Wire::Query => query::sqs_error(err, &request_id),
-    };
-    if let Some(service) = scope.as_ref().map(|s| s.service.as_str())
-        && !service.is_empty()
-        && service != "sqs"
-    {
+    if !signed_service.is_empty() && !matches!(signed_service, "sqs" | "sns") {
         let err = SqsError::new(
             ErrorKind::InvalidAction,
-            format!("The service {service} is not served by this endpoint yet."),
+            format!("The service {signed_service} is not served by this endpoint yet."),
         );
-        return respond_err(&err);
+        return match wire {
+            Wire::Json => json::sqs_error(&err, &request_id),
+            Wire::Query => query::sqs_error(&err, &request_id),
+        };
     }
-    let mut request = match Request::decode(&action, input) {
+    let started = Instant::now();
+    match service {
+        Service::Sqs => {
+            let ctx = Ctx {
+                base_url,
+                region,
+                sender_id: scope
+                    .as_ref()
+                    .map(|s| s.access_key.clone())
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or_else(|| app.sqs.account_id().to_owned()),
+            };
+            handle_sqs(
+                &app,
+                &ctx,
+                wire,
+                &action,
+                input,
+                uri.path(),
+                &request_id,
+                started,
+            )
+            .await
+        }
+        Service::Sns => {
+            let ctx = sns::Ctx { base_url, region };
+            handle_sns(&app, &ctx, wire, &action, input, &request_id, started).await
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn handle_sqs(
+    app: &AppState,
+    ctx: &Ctx,
+    wire: Wire,
+    action: &str,
+    input: serde_json::Value,
+    path: &str,
+    request_id: &str,
+    started: Instant,
+) -> Response {
+    let respond_err = |err: &SqsError| match wire {
+        Wire::Json => json::sqs_error(err, request_id),
+        Wire::Query => query::sqs_error(err, request_id),
+    };
+    let mut request = match Request::decode(action, input) {
         Ok(r) => r,
         Err(err) => {
             let err = if wire == Wire::Json && err.kind == ErrorKind::InvalidAction {
@@ -251,22 +338,20 @@ async fn aws(
                 err
             };
             app.metrics
-                .observe("unknown", err.kind.name(), started.elapsed());
+                .observe("sqs", "unknown", err.kind.name(), started.elapsed());
             return respond_err(&err);
         }
     };
     // Older SDKs post to the queue URL itself.
-    let path = uri.path();
     if path.len() > 1 && path.matches('/').count() >= 2 {
         request.set_queue_url_if_missing(format!("{}{}", ctx.base_url, path));
     }
-    let result = sqs::dispatch(&app.sqs, &ctx, request).await;
-    match result {
+    match sqs::dispatch(&app.sqs, ctx, request).await {
         Ok(value) => {
-            app.metrics.observe(&action, "ok", started.elapsed());
+            app.metrics.observe("sqs", action, "ok", started.elapsed());
             match wire {
-                Wire::Json => json::ok(&value, &request_id),
-                Wire::Query => query::ok(&action, query::SQS_XMLNS, &value, &request_id),
+                Wire::Json => json::ok(&value, request_id),
+                Wire::Query => query::ok(action, query::SQS_XMLNS, &value, request_id),
             }
         }
         Err(err) => {
@@ -276,7 +361,54 @@ async fn aws(
                 tracing::debug!(action, error = %err, "request refused");
             }
             app.metrics
-                .observe(&action, err.kind.name(), started.elapsed());
+                .observe("sqs", action, err.kind.name(), started.elapsed());
+            respond_err(&err)
+        }
+    }
+}
+
+async fn handle_sns(
+    app: &AppState,
+    ctx: &sns::Ctx,
+    wire: Wire,
+    action: &str,
+    input: serde_json::Value,
+    request_id: &str,
+    started: Instant,
+) -> Response {
+    let respond_err = |err: &SnsError| match wire {
+        Wire::Json => json::sns_error(err, request_id),
+        Wire::Query => query::error(
+            query::SNS_XMLNS,
+            err.status,
+            err.code,
+            err.sender_fault(),
+            &err.message,
+            request_id,
+        ),
+    };
+    let request = match sns::Request::decode(action, input) {
+        Ok(r) => r,
+        Err(err) => {
+            app.metrics
+                .observe("sns", "unknown", err.code, started.elapsed());
+            return respond_err(&err);
+        }
+    };
+    match sns::dispatch(&app.sns, ctx, request).await {
+        Ok(value) => {
+            app.metrics.observe("sns", action, "ok", started.elapsed());
+            match wire {
+                Wire::Json => json::ok(&value, request_id),
+                Wire::Query => query::ok_wrapped(action, query::SNS_XMLNS, &value, request_id),
+            }
+        }
+        Err(err) => {
+            if err.status >= 500 {
+                tracing::error!(action, error = %err, "request failed");
+            }
+            app.metrics
+                .observe("sns", action, err.code, started.elapsed());
             respond_err(&err)
         }
     }
@@ -300,6 +432,13 @@ async fn metrics(State(app): Shared) -> Response {
                 })
                 .set(count as i64);
         }
+    }
+    app.metrics.deliveries.clear();
+    for ((outcome, topic), count) in app.sns.log().counts() {
+        app.metrics
+            .deliveries
+            .get_or_create(&DeliveryLabels { topic, outcome })
+            .set(count as i64);
     }
     app.metrics.registry.render()
 }
@@ -387,4 +526,24 @@ async fn advance_clock(
         )
             .into_response(),
     }
+}
+
+/// The delivery log, newest first: `?topic=&subscription=&queue=&outcome=&message_id=&limit=`.
+async fn deliveries(State(app): Shared, Query(params): Query<HashMap<String, String>>) -> Response {
+    if let Some(refused) = admin_refused(&app) {
+        return refused;
+    }
+    let filter = sns::delivery_log::Filter {
+        topic: params.get("topic").cloned(),
+        subscription: params.get("subscription").cloned(),
+        queue: params.get("queue").cloned(),
+        outcome: params.get("outcome").cloned(),
+        message_id: params.get("message_id").cloned(),
+        limit: params
+            .get("limit")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(100usize)
+            .min(10_000),
+    };
+    axum::Json(serde_json::json!({ "deliveries": app.sns.log().query(&filter) })).into_response()
 }

@@ -15,6 +15,7 @@
 pub mod clock;
 pub mod http;
 pub mod protocol;
+pub mod sns;
 pub mod sqs;
 pub mod store;
 
@@ -68,18 +69,38 @@ impl Endpoint {
         } else {
             Clock::real()
         };
-        let (store, loaded) = match &config.state_dir {
-            Some(dir) => {
-                let dir = dir.join("endpoint");
-                tokio::task::spawn_blocking(move || store::Store::open(&dir))
-                    .await
-                    .map_err(io::Error::other)??
+        let open = |name: &'static str| {
+            let dir = config.state_dir.as_ref().map(|d| d.join("endpoint"));
+            async move {
+                match dir {
+                    Some(dir) => {
+                        tokio::task::spawn_blocking(move || store::Store::open(&dir, name))
+                            .await
+                            .map_err(io::Error::other)?
+                    }
+                    None => Ok(store::Store::memory()),
+                }
             }
-            None => store::Store::memory(),
         };
-        let sqs = Sqs::new(config.account_id.clone(), clock, store, loaded);
+        let (sqs_store, sqs_loaded) = open("sqs").await?;
+        let (sns_store, sns_loaded) = open("sns").await?;
+        let sqs = Sqs::new(
+            config.account_id.clone(),
+            clock.clone(),
+            sqs_store,
+            sqs_loaded,
+        );
         tokio::spawn(sqs.clone().run_reaper());
-        let router = http::router(sqs.clone(), config.admin);
+        let log = sns::delivery_log::DeliveryLog::new(clock.clone(), 10_000);
+        let sns = sns::Sns::new(
+            config.account_id.clone(),
+            clock,
+            sns_store,
+            sns_loaded,
+            sqs.clone(),
+            log,
+        );
+        let router = http::router(sqs.clone(), sns, config.admin);
         let server = server::spawn(listener, router)?;
         Ok(Endpoint { server, sqs })
     }

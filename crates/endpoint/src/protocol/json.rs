@@ -44,3 +44,23 @@ pub fn sqs_error(error: &SqsError, request_id: &str) -> Response {
     }
     response
 }
+
+/// An SNS error in the JSON protocol's shape: `__type` is the exception shape,
+/// `x-amzn-query-error` the Query code.
+pub fn sns_error(error: &crate::sns::SnsError, request_id: &str) -> Response {
+    let body = serde_json::json!({
+        "__type": format!("com.amazonaws.sns#{}Exception", error.code),
+        "message": error.message,
+    });
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut response = with_headers(status, body.to_string().into_bytes(), request_id);
+    let fault = if error.sender_fault() {
+        "Sender"
+    } else {
+        "Receiver"
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!("{};{fault}", error.code)) {
+        response.headers_mut().insert("x-amzn-query-error", value);
+    }
+    response
+}

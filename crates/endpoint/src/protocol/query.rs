@@ -60,6 +60,77 @@ impl Node {
     }
 }
 
+impl Node {
+    /// The SNS (non-flattened) shapes: `X.member.N` is a list, `X.entry.N.key` /
+    /// `.value` (or `.Name` / `.Value`) a map; names are kept as they are.
+    fn into_json_wrapped(self) -> Value {
+        if self.children.is_empty() {
+            return Value::String(self.value.unwrap_or_default());
+        }
+        let numbered = self.children.keys().all(|k| k.parse::<u32>().is_ok());
+        if numbered {
+            let mut items: Vec<(u32, Node)> = self
+                .children
+                .into_iter()
+                .filter_map(|(k, v)| k.parse::<u32>().ok().map(|n| (n, v)))
+                .collect();
+            items.sort_by_key(|(n, _)| *n);
+            return Value::Array(
+                items
+                    .into_iter()
+                    .map(|(_, v)| v.into_json_wrapped())
+                    .collect(),
+            );
+        }
+        if self.children.len() == 1 {
+            if self.children.contains_key("member") {
+                let member = self.children.into_values().next().unwrap_or_default();
+                return match member.into_json_wrapped() {
+                    Value::Array(items) => Value::Array(items),
+                    other => Value::Array(vec![other]),
+                };
+            }
+            if self.children.contains_key("entry") {
+                let entries = self.children.into_values().next().unwrap_or_default();
+                let mut map = Map::new();
+                let items = match entries.into_json_wrapped() {
+                    Value::Array(items) => items,
+                    other => vec![other],
+                };
+                for item in items {
+                    if let Value::Object(mut entry) = item {
+                        let key = entry
+                            .remove("key")
+                            .or_else(|| entry.remove("Name"))
+                            .and_then(|k| k.as_str().map(str::to_owned))
+                            .unwrap_or_default();
+                        let value = entry
+                            .remove("value")
+                            .or_else(|| entry.remove("Value"))
+                            .unwrap_or(Value::Null);
+                        map.insert(key, value);
+                    }
+                }
+                return Value::Object(map);
+            }
+        }
+        let mut map = Map::new();
+        for (k, v) in self.children {
+            map.insert(k, v.into_json_wrapped());
+        }
+        Value::Object(map)
+    }
+}
+
+/// The JSON shapes of a parameter tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQS: flattened lists and maps (`Attribute.1.Name`).
+    Flattened,
+    /// SNS: wrapped lists and maps (`Attributes.entry.1.key`, `Tags.member.1.Key`).
+    Wrapped,
+}
+
 /// A list of `{<key>: k, <value>: v}` pairs as a JSON map.
 fn pairs_to_map(value: Value, key: &str, val: &str) -> Value {
     let items = match value {
@@ -116,6 +187,11 @@ fn rename(name: &str, value: Value) -> (String, Value) {
 
 /// The action and its input as JSON, from form parameters.
 pub fn decode(params: Vec<(String, String)>) -> (Option<String>, Value) {
+    decode_as(params, Dialect::Flattened)
+}
+
+/// [`decode`] for either dialect.
+pub fn decode_as(params: Vec<(String, String)>, dialect: Dialect) -> (Option<String>, Value) {
     let mut root = Node::default();
     let mut action = None;
     for (key, value) in params {
@@ -131,6 +207,8 @@ pub fn decode(params: Vec<(String, String)>) -> (Option<String>, Value) {
     }
     let json = if root.children.is_empty() {
         Value::Object(Map::new())
+    } else if dialect == Dialect::Wrapped {
+        root.into_json_wrapped()
     } else {
         root.into_json()
     };
@@ -249,6 +327,60 @@ fn write_fields(action: &str, object: &Map<String, Value>, out: &mut String) {
     }
 }
 
+/// SNS's (wrapped) XML: lists as `<X><member>..</member></X>`, the Attributes
+/// map as `<Attributes><entry><key/><value/></entry></Attributes>`.
+fn write_wrapped(object: &Map<String, Value>, out: &mut String) {
+    for (key, value) in object {
+        out.push('<');
+        out.push_str(key);
+        out.push('>');
+        match value {
+            Value::Object(map) if key == "Attributes" => {
+                for (k, v) in map {
+                    out.push_str("<entry>");
+                    element(out, "key", k);
+                    element(out, "value", &scalar(v));
+                    out.push_str("</entry>");
+                }
+            }
+            Value::Object(fields) => write_wrapped(fields, out),
+            Value::Array(items) => {
+                for item in items {
+                    out.push_str("<member>");
+                    match item {
+                        Value::Object(fields) => write_wrapped(fields, out),
+                        other => escape(&scalar(other), out),
+                    }
+                    out.push_str("</member>");
+                }
+            }
+            other => escape(&scalar(other), out),
+        }
+        out.push_str("</");
+        out.push_str(key);
+        out.push('>');
+    }
+}
+
+/// A successful SNS answer.
+pub fn ok_wrapped(action: &str, xmlns: &str, result: &Value, request_id: &str) -> Response {
+    let mut out = String::with_capacity(512);
+    out.push_str("<?xml version=\"1.0\"?>");
+    out.push_str(&format!("<{action}Response xmlns=\"{xmlns}\">"));
+    match result {
+        Value::Object(fields) if !fields.is_empty() => {
+            out.push_str(&format!("<{action}Result>"));
+            write_wrapped(fields, &mut out);
+            out.push_str(&format!("</{action}Result>"));
+        }
+        _ => {}
+    }
+    out.push_str("<ResponseMetadata>");
+    element(&mut out, "RequestId", request_id);
+    out.push_str(&format!("</ResponseMetadata></{action}Response>"));
+    xml_response(StatusCode::OK, out, request_id)
+}
+
 fn xml_response(status: StatusCode, body: String, request_id: &str) -> Response {
     let mut response = (status, body).into_response();
     let headers = response.headers_mut();
@@ -306,6 +438,9 @@ pub fn error(
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
     xml_response(status, out, request_id)
 }
+
+/// The namespace of SNS's XML.
+pub const SNS_XMLNS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 
 /// An SQS error in the Query protocol's shape.
 pub fn sqs_error(e: &SqsError, request_id: &str) -> Response {

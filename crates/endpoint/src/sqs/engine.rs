@@ -86,6 +86,19 @@ impl Queue {
     }
 }
 
+/// The outcome of a delivery from another service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Durable in the queue, with this SQS message id.
+    Delivered(String),
+    /// The queue's policy does not allow it, and why.
+    Denied(String),
+    /// No such queue.
+    NoQueue,
+    /// The queue refused the message (too large, FIFO rules, storage).
+    Rejected(SqsError),
+}
+
 /// Live counts of a queue, for the console and metrics.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueSummary {
@@ -974,6 +987,62 @@ impl Sqs {
             }
         }
         Ok(BatchResult { successful, failed })
+    }
+
+    /// Delivers a message from another service (an SNS topic `source_arn`) to the
+    /// queue `queue_arn`, if the queue's policy lets that service send; returns once
+    /// the message is durable.
+    pub async fn deliver(
+        &self,
+        queue_arn: &str,
+        service: &str,
+        source_arn: &str,
+        message: MessageToSend,
+    ) -> Delivery {
+        let Some(queue) = self.queue_by_arn(queue_arn) else {
+            return Delivery::NoQueue;
+        };
+        let (policy, max_size) = {
+            let state = queue.lock();
+            (
+                state.record.settings.policy.clone(),
+                state.record.settings.maximum_message_size,
+            )
+        };
+        let access = crate::sqs::policy::Access {
+            service,
+            action: "SendMessage",
+            resource: &queue.arn,
+            source_arn,
+        };
+        if let crate::sqs::policy::Decision::Denied(why) =
+            crate::sqs::policy::evaluate(policy.as_deref(), &access)
+        {
+            return Delivery::Denied(why);
+        }
+        if let Err(e) = self.check_message(&queue, max_size, &message) {
+            return Delivery::Rejected(e);
+        }
+        let ctx = Ctx {
+            base_url: String::new(),
+            region: String::new(),
+            sender_id: self.inner.account_id.clone(),
+        };
+        let now = self.now();
+        let mut ops = Vec::with_capacity(1);
+        let (result, pending) = {
+            let mut state = queue.lock();
+            let mut results = self.enqueue(&ctx, &queue, &mut state, now, vec![message], &mut ops);
+            (results.pop(), self.inner.store.submit(ops))
+        };
+        if let Err(e) = Self::durable(pending).await {
+            return Delivery::Rejected(e);
+        }
+        match result {
+            Some(Ok(r)) => Delivery::Delivered(r.message_id),
+            Some(Err(e)) => Delivery::Rejected(e),
+            None => Delivery::Rejected(SqsError::internal("no result")),
+        }
     }
 
     // ---- Receiving -----------------------------------------------------------

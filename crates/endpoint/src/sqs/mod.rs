@@ -9,6 +9,7 @@ pub mod digest;
 pub mod engine;
 pub mod error;
 pub mod model;
+pub mod policy;
 pub mod queue;
 pub mod receipt;
 pub mod validate;

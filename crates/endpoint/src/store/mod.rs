@@ -105,10 +105,11 @@ impl Store {
         (Store { jobs: None }, Loaded::default())
     }
 
-    /// Opens (or creates) the database in `dir`, reads it back, and starts the writer.
-    pub fn open(dir: &Path) -> io::Result<(Store, Loaded)> {
+    /// Opens (or creates) the database `<name>.redb` in `dir`, reads it back, and
+    /// starts the writer.
+    pub fn open(dir: &Path, name: &str) -> io::Result<(Store, Loaded)> {
         std::fs::create_dir_all(dir)?;
-        let mut backend = RedbBackend::open(&dir.join("endpoint.redb"))?;
+        let mut backend = RedbBackend::open(&dir.join(format!("{name}.redb")))?;
         let loaded = backend.load()?;
         Ok((Self::start(backend), loaded))
     }
