@@ -110,10 +110,12 @@ fn text_width(s: &str, font: f64) -> f64 {
     s.chars().map(char_width).sum::<f64>() * font
 }
 
-/// Greedy word wrap; a word wider than the line is cut.
-fn wrap(title: &str, font: f64, max_width: f64) -> Vec<String> {
+/// Greedy word wrap; a word wider than the line is cut. Also says whether a word
+/// had to be cut.
+fn wrap(title: &str, font: f64, max_width: f64) -> (Vec<String>, bool) {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
+    let mut cut = false;
     for word in title.split_whitespace() {
         let candidate = if line.is_empty() {
             word.to_owned()
@@ -131,6 +133,7 @@ fn wrap(title: &str, font: f64, max_width: f64) -> Vec<String> {
         for c in word.chars() {
             if !line.is_empty() && text_width(&format!("{line}{c}"), font) > max_width {
                 lines.push(std::mem::take(&mut line));
+                cut = true;
             }
             line.push(c);
         }
@@ -138,17 +141,17 @@ fn wrap(title: &str, font: f64, max_width: f64) -> Vec<String> {
     if !line.is_empty() {
         lines.push(line);
     }
-    lines
+    (lines, cut)
 }
 
-/// The largest font (in steps of 2) whose wrapped title fits, and its lines.
+/// The largest font (in steps of 2) whose wrapped title fits without cutting a
+/// word, and its lines; at the smallest font, what fits, ending in an ellipsis.
 fn fit(title: &str, l: &Layout) -> (u32, Vec<String>) {
     let max_width = f64::from(l.width) * l.text_width;
     let mut font = l.font.0;
     loop {
-        let lines = wrap(title, f64::from(font), max_width);
-        if lines.len() <= l.max_lines || font <= l.font.1 {
-            let mut lines = lines;
+        let (mut lines, cut) = wrap(title, f64::from(font), max_width);
+        if (lines.len() <= l.max_lines && !cut) || font <= l.font.1 {
             if lines.len() > l.max_lines {
                 lines.truncate(l.max_lines);
                 if let Some(last) = lines.last_mut() {
@@ -311,6 +314,13 @@ mod tests {
         let (font, lines) = fit("Up", &l);
         assert_eq!(font, l.font.0);
         assert_eq!(lines, ["Up"]);
+        // Words are not cut while a smaller font can fit them whole.
+        let (font, lines) = fit("Extraordinary Attorney Woo", &layout(ArtKind::Poster));
+        assert!(font < layout(ArtKind::Poster).font.0);
+        assert!(
+            lines.iter().any(|line| line.contains("Extraordinary")),
+            "{lines:?}"
+        );
         let (_, lines) = fit("Supercalifragilisticexpialidocious-and-more", &l);
         assert!(lines.len() > 1);
     }

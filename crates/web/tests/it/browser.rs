@@ -23,12 +23,14 @@ const ROW_TITLES: [&str; 7] = [
     "Drama",
 ];
 
-async fn modal_open(browser: &Browser) -> bool {
-    browser
-        .js("!document.getElementById('details').hidden")
-        .await
-        .as_bool()
-        .unwrap_or(false)
+/// Waits until the details modal is open (or closed).
+async fn wait_modal(browser: &Browser, open: bool, what: &str) {
+    let expression = if open {
+        "!document.getElementById('details').hidden"
+    } else {
+        "document.getElementById('details').hidden"
+    };
+    browser.wait_for_js(expression, what).await;
 }
 
 #[tokio::test]
@@ -119,9 +121,7 @@ async fn sign_in_browse_open_details_and_the_event_is_delivered() {
     let data: Value =
         serde_json::from_str(&comedy.attr("data-title").await.unwrap().unwrap()).unwrap();
     comedy.click().await.unwrap();
-    browser
-        .wait_for_js("!document.getElementById('details').hidden", "the modal")
-        .await;
+    wait_modal(&browser, true, "the modal").await;
     let text = |id: &'static str| {
         let browser = &browser;
         async move {
@@ -189,12 +189,7 @@ async fn sign_in_browse_open_details_and_the_event_is_delivered() {
         .send_keys(ESCAPE)
         .await
         .unwrap();
-    browser
-        .wait_for_js(
-            "document.getElementById('details').hidden",
-            "Escape to close",
-        )
-        .await;
+    wait_modal(&browser, false, "Escape to close").await;
     let focused = browser
         .js("document.activeElement.classList.contains('card')")
         .await;
@@ -206,24 +201,14 @@ async fn sign_in_browse_open_details_and_the_event_is_delivered() {
         .send_keys(ENTER)
         .await
         .unwrap();
-    browser
-        .wait_for_js(
-            "!document.getElementById('details').hidden",
-            "Enter to open",
-        )
-        .await;
+    wait_modal(&browser, true, "Enter to open").await;
     c.find(Locator::Css(".modal__close"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
-    browser
-        .wait_for_js(
-            "document.getElementById('details').hidden",
-            "the cross to close",
-        )
-        .await;
+    wait_modal(&browser, false, "the cross to close").await;
     // More Info opens the banner's title; a click on the overlay closes it.
     browser
         .js("(() => { window.scrollTo(0, 0); return true; })()")
@@ -234,20 +219,13 @@ async fn sign_in_browse_open_details_and_the_event_is_delivered() {
         .click()
         .await
         .unwrap();
-    browser
-        .wait_for_js("!document.getElementById('details').hidden", "More Info")
-        .await;
+    wait_modal(&browser, true, "More Info").await;
     assert_eq!(text("details-title").await, banner);
-    browser
-        .js("(() => { const o = document.querySelector('.modal__overlay'); const r = document.querySelector('.modal__panel').getBoundingClientRect(); document.elementFromPoint(5, innerHeight - 5).click(); return r.left > 5; })()")
+    let clicked = browser
+        .js("(() => { const e = document.elementFromPoint(5, innerHeight - 5); e.click(); return e.className; })()")
         .await;
-    browser
-        .wait_for_js(
-            "document.getElementById('details').hidden",
-            "the overlay to close",
-        )
-        .await;
-    assert!(!modal_open(&browser).await);
+    assert_eq!(clicked, "modal__overlay");
+    wait_modal(&browser, false, "the overlay to close").await;
 
     // Keyboard: Tab reaches the cards.
     let reachable = browser
@@ -302,9 +280,7 @@ async fn search_as_you_type_then_open_a_result() {
         .click()
         .await
         .unwrap();
-    browser
-        .wait_for_js("!document.getElementById('details').hidden", "the modal")
-        .await;
+    wait_modal(&browser, true, "the modal").await;
     assert_eq!(
         browser
             .js("document.getElementById('details-title').textContent")
@@ -317,9 +293,7 @@ async fn search_as_you_type_then_open_a_result() {
         .send_keys(ESCAPE)
         .await
         .unwrap();
-    browser
-        .wait_for_js("document.getElementById('details').hidden", "Escape")
-        .await;
+    wait_modal(&browser, false, "Escape").await;
 
     // Clearing the box brings the rows back.
     let input = c.find(Locator::Id("search-input")).await.unwrap();
