@@ -1,1 +1,14 @@
-fn main() {}
+//! The endpoint over real HTTP, in-process, on a virtual clock: AWS's SQS
+//! semantics through both wire protocols, durability across restarts, errors and
+//! the admin routes.
+
+mod admin;
+mod delay_retention;
+mod dlq;
+mod durability;
+mod errors;
+mod fifo;
+mod long_poll;
+mod protocols;
+mod support;
+mod visibility;
