@@ -1,0 +1,232 @@
+"""What only our endpoint has: admin routes, the virtual clock (long timeouts without
+sleeping), durability across restarts, and its command-line options. Skipped against
+other servers."""
+
+import json
+import shutil
+import tempfile
+import time
+
+import pytest
+import requests
+
+from conftest import attrs, make_client, queue_arn, receive_all, start_nextflix, unique_name
+
+
+@pytest.fixture
+def nx(nextflix_only):
+    return nextflix_only
+
+
+def _peek(base, name):
+    for path in (f"/_nextflix/sqs/queues/{name}/messages", f"/_nextflix/sqs/{name}/messages"):
+        resp = requests.get(base + path, timeout=10)
+        if resp.status_code == 200:
+            return resp.json()
+    pytest.fail(f"no admin peek route answered for {name}: {resp.status_code} {resp.text[:200]}")
+
+
+def test_ready(nx):
+    resp = requests.get(nx.url + "/_nextflix/ready", timeout=5)
+    assert resp.status_code == 200
+    assert resp.text.strip() == "OK"
+
+
+def test_admin_peek_does_not_consume(nx, sqs, make_queue):
+    name = unique_name()
+    url = make_queue(name)
+    sqs.send_message(QueueUrl=url, MessageBody="peek at me")
+    doc = _peek(nx.url, name)
+    assert "peek at me" in json.dumps(doc)
+    m = sqs.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"], WaitTimeSeconds=1)["Messages"][0]
+    assert m["Body"] == "peek at me"
+    assert m["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_admin_unknown_route_is_404(nx):
+    resp = requests.get(nx.url + "/_nextflix/no/such/route", timeout=5)
+    assert resp.status_code == 404
+
+
+def test_clock_advance_refused_on_real_clock(nx):
+    resp = requests.post(nx.url + "/_nextflix/clock/advance?seconds=5", timeout=5)
+    assert 400 <= resp.status_code < 500
+
+
+# ------------------------------------------------------------------ virtual clock
+
+
+@pytest.fixture(scope="module")
+def vclock(target):
+    if not target.is_nextflix:
+        pytest.skip("needs the nextflix endpoint")
+    t = start_nextflix(["--virtual-clock"])
+    client = make_client(t.url)
+
+    def advance(seconds):
+        resp = requests.post(t.url + f"/_nextflix/clock/advance?seconds={seconds}", timeout=5)
+        assert resp.status_code == 200, resp.text
+
+    yield t, client, advance
+    t.stop()
+    shutil.rmtree(t.state_dir, ignore_errors=True)
+
+
+def _vqueue(client, **attributes):
+    return client.create_queue(QueueName=unique_name("vc"), Attributes={k: str(v) for k, v in attributes.items()})["QueueUrl"]
+
+
+def test_virtual_clock_visibility_timeout(vclock):
+    _, c, advance = vclock
+    url = _vqueue(c, VisibilityTimeout=600)
+    c.send_message(QueueUrl=url, MessageBody="slow")
+    c.receive_message(QueueUrl=url)["Messages"][0]
+    advance(599)
+    assert c.receive_message(QueueUrl=url).get("Messages", []) == []
+    advance(2)
+    m = c.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert m["Attributes"]["ApproximateReceiveCount"] == "2"
+
+
+def test_virtual_clock_retention(vclock):
+    _, c, advance = vclock
+    url = _vqueue(c, MessageRetentionPeriod=60)
+    c.send_message(QueueUrl=url, MessageBody="expires")
+    advance(59)
+    assert attrs(c, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "1"
+    advance(2)
+    assert c.receive_message(QueueUrl=url).get("Messages", []) == []
+    assert attrs(c, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "0"
+
+
+def test_virtual_clock_max_delay(vclock):
+    _, c, advance = vclock
+    url = _vqueue(c)
+    c.send_message(QueueUrl=url, MessageBody="in 15 minutes", DelaySeconds=900)
+    advance(899)
+    assert c.receive_message(QueueUrl=url).get("Messages", []) == []
+    assert attrs(c, url, "ApproximateNumberOfMessagesDelayed")["ApproximateNumberOfMessagesDelayed"] == "1"
+    advance(2)
+    assert [m["Body"] for m in c.receive_message(QueueUrl=url)["Messages"]] == ["in 15 minutes"]
+
+
+def test_virtual_clock_fifo_dedup_window(vclock):
+    _, c, advance = vclock
+    url = c.create_queue(QueueName=unique_name("vc") + ".fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    c.send_message(QueueUrl=url, MessageBody="one", MessageGroupId="g", MessageDeduplicationId="d")
+    m = c.receive_message(QueueUrl=url)["Messages"][0]
+    c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    advance(240)
+    c.send_message(QueueUrl=url, MessageBody="dup", MessageGroupId="g", MessageDeduplicationId="d")
+    assert c.receive_message(QueueUrl=url).get("Messages", []) == []
+    advance(61)
+    c.send_message(QueueUrl=url, MessageBody="after window", MessageGroupId="g", MessageDeduplicationId="d")
+    assert [m["Body"] for m in c.receive_message(QueueUrl=url)["Messages"]] == ["after window"]
+
+
+def test_virtual_clock_purge_window(vclock):
+    from botocore.exceptions import ClientError
+
+    _, c, advance = vclock
+    url = _vqueue(c)
+    c.purge_queue(QueueUrl=url)
+    with pytest.raises(ClientError):
+        c.purge_queue(QueueUrl=url)
+    advance(61)
+    c.purge_queue(QueueUrl=url)
+
+
+def test_virtual_clock_dlq_after_visibility_expiry(vclock):
+    _, c, advance = vclock
+    dlq = _vqueue(c)
+    src = _vqueue(
+        c, VisibilityTimeout=300, RedrivePolicy=json.dumps({"deadLetterTargetArn": queue_arn(c, dlq), "maxReceiveCount": 2})
+    )
+    c.send_message(QueueUrl=src, MessageBody="poison")
+    for _ in range(2):
+        assert len(c.receive_message(QueueUrl=src).get("Messages", [])) == 1
+        advance(301)
+    assert c.receive_message(QueueUrl=src).get("Messages", []) == []
+    assert [m["Body"] for m in c.receive_message(QueueUrl=dlq)["Messages"]] == ["poison"]
+
+
+# ------------------------------------------------------------------ durability
+
+
+def test_state_survives_restart(target):
+    if not target.is_nextflix:
+        pytest.skip("needs the nextflix endpoint")
+    state = tempfile.mkdtemp(prefix="nextflix-durable-")
+    t = start_nextflix(state_dir=state)
+    try:
+        c = make_client(t.url)
+        url = c.create_queue(
+            QueueName="durable", Attributes={"VisibilityTimeout": "600", "DelaySeconds": "0"}, tags={"k": "v"}
+        )["QueueUrl"]
+        sent = [c.send_message(QueueUrl=url, MessageBody=f"keep {i}")["MessageId"] for i in range(3)]
+        inflight = c.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
+        c.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=600)
+        furl = c.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+        s1 = c.send_message(QueueUrl=furl, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="1")
+
+        t.start_again()
+        c = make_client(t.url)
+        assert c.get_queue_url(QueueName="durable")["QueueUrl"] == url
+        a = attrs(c, url)
+        assert a["VisibilityTimeout"] == "600"
+        assert a["ApproximateNumberOfMessages"] == "2"
+        assert a["ApproximateNumberOfMessagesNotVisible"] == "1"
+        assert a["ApproximateNumberOfMessagesDelayed"] == "1"
+        assert c.list_queue_tags(QueueUrl=url)["Tags"] == {"k": "v"}
+        got = receive_all(c, url, 2)
+        assert sorted(m["MessageId"] for m in got) == sorted(x for x in sent if x != inflight["MessageId"])
+        # The receipt handle issued before the restart still works.
+        c.delete_message(QueueUrl=url, ReceiptHandle=inflight["ReceiptHandle"])
+        assert attrs(c, url, "ApproximateNumberOfMessagesNotVisible")["ApproximateNumberOfMessagesNotVisible"] == "2"
+        # FIFO: deduplication and sequence numbers carry over.
+        dup = c.send_message(QueueUrl=furl, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="1")
+        assert dup["MessageId"] == s1["MessageId"]
+        s2 = c.send_message(QueueUrl=furl, MessageBody="f2", MessageGroupId="g", MessageDeduplicationId="2")
+        assert int(s2["SequenceNumber"]) > int(s1["SequenceNumber"])
+        assert [m["Body"] for m in receive_all(c, furl, 2)] == ["f1", "f2"]
+    finally:
+        t.stop()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def test_account_id_and_no_admin(target):
+    if not target.is_nextflix:
+        pytest.skip("needs the nextflix endpoint")
+    t = start_nextflix(["--account-id", "123456789012", "--no-admin"])
+    try:
+        c = make_client(t.url)
+        url = c.create_queue(QueueName="acct")["QueueUrl"]
+        assert url == f"{t.url}/123456789012/acct"
+        assert queue_arn(c, url) == "arn:aws:sqs:us-east-1:123456789012:acct"
+        assert requests.get(t.url + "/_nextflix/sqs/queues", timeout=5).status_code == 404
+        assert requests.get(t.url + "/_nextflix/ready", timeout=5).status_code == 200
+    finally:
+        t.stop()
+        shutil.rmtree(t.state_dir, ignore_errors=True)
+
+
+def test_host_header_shapes_queue_url(nx, sqs, make_queue):
+    name = unique_name()
+    make_queue(name)
+    resp = requests.post(
+        nx.url + "/",
+        data=json.dumps({"QueueName": name}),
+        headers={
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": "AmazonSQS.GetQueueUrl",
+            "Host": "sqs.example.test:4566",
+        },
+        timeout=10,
+    )
+    assert resp.status_code == 200, resp.text
+    url = resp.json()["QueueUrl"]
+    assert url.startswith("http://sqs.example.test:4566/") and url.endswith("/" + name), url
+    # A URL naming another host still reaches the queue (resolved by its path).
+    sqs.send_message(QueueUrl=url, MessageBody="other host")
+    got = receive_all(sqs, name, 1)
+    assert [m["Body"] for m in got] == ["other host"]
