@@ -20,14 +20,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
 use crate::protocol::{self, Wire, json, query, sigv4};
+use crate::s3;
 use crate::sns::{self, Sns, SnsError};
 use crate::sqs::{self, Ctx, ErrorKind, Request, Sqs, SqsError};
 
 /// Where the admin routes live.
 pub const ADMIN_PREFIX: &str = "/_nextflix";
 
-/// The largest request body accepted (a 1 MiB message, JSON-escaped, fits).
-const BODY_LIMIT: usize = 16 * 1024 * 1024;
+/// The largest request body accepted (a 1 MiB message, JSON-escaped, fits; S3
+/// objects up to this size).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ActionLabels {
@@ -120,15 +122,17 @@ impl EndpointMetrics {
 pub struct AppState {
     pub sqs: Sqs,
     pub sns: Sns,
+    pub s3: s3::S3,
     pub metrics: EndpointMetrics,
     pub admin: bool,
 }
 
 /// The router of an endpoint.
-pub fn router(sqs: Sqs, sns: Sns, admin: bool) -> Router {
+pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool) -> Router {
     let state = AppState {
         sqs,
         sns,
+        s3,
         metrics: EndpointMetrics::new(),
         admin,
     };
@@ -201,6 +205,20 @@ async fn aws(
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let has_action = uri
+        .query()
+        .is_some_and(|q| form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "Action"))
+        || (method == Method::POST
+            && is_form(&headers)
+            && form_urlencoded::parse(&body).any(|(k, _)| k == "Action"));
+    let is_s3 = signed_service == "s3"
+        || (signed_service.is_empty()
+            && target.is_none()
+            && !has_action
+            && s3::looks_like_s3(&method, uri.path(), &headers));
+    if is_s3 {
+        return handle_s3(&app, method, &uri, headers, body, region, &request_id).await;
+    }
     let (service, wire, action, input) = if let Some(target) = target {
         let (service, action) = if let Some(a) = target.strip_prefix("AmazonSQS.") {
             (Service::Sqs, a)
@@ -249,7 +267,7 @@ async fn aws(
             .unwrap_or_default();
         if action.is_empty() {
             if method == Method::GET && uri.path() == "/" && uri.query().is_none() {
-                return (StatusCode::OK, "nextflix endpoint: SQS and SNS (JSON and Query protocols). See /_nextflix/ready.\n").into_response();
+                return (StatusCode::OK, "nextflix endpoint: SQS, SNS (JSON and Query protocols) and S3. See /_nextflix/ready.\n").into_response();
             }
             let err = SqsError::new(
                 ErrorKind::MissingAction,
@@ -273,7 +291,7 @@ async fn aws(
         let (_, input) = query::decode_as(params, dialect);
         (service, Wire::Query, action, input)
     };
-    if !signed_service.is_empty() && !matches!(signed_service, "sqs" | "sns") {
+    if !signed_service.is_empty() && !matches!(signed_service, "sqs" | "sns" | "s3") {
         let err = SqsError::new(
             ErrorKind::InvalidAction,
             format!("The service {signed_service} is not served by this endpoint yet."),
@@ -312,6 +330,54 @@ async fn aws(
             handle_sns(&app, &ctx, wire, &action, input, &request_id, started).await
         }
     }
+}
+
+/// An S3 REST request.
+async fn handle_s3(
+    app: &AppState,
+    method: Method,
+    uri: &Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    region: String,
+    request_id: &str,
+) -> Response {
+    let host = headers.get("host").and_then(|h| h.to_str().ok());
+    let (bucket, key) = s3::address(host, uri.path());
+    let query: Vec<(String, String)> = uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let started = Instant::now();
+    let label = match (&bucket, &key, &method) {
+        (None, _, _) => "ListBuckets",
+        (Some(_), None, &Method::PUT) => "CreateBucket",
+        (Some(_), None, &Method::DELETE) => "DeleteBucket",
+        (Some(_), None, &Method::HEAD) => "HeadBucket",
+        (Some(_), None, &Method::POST) => "DeleteObjects",
+        (Some(_), None, _) => "ListObjects",
+        (Some(_), Some(_), &Method::PUT) => "PutObject",
+        (Some(_), Some(_), &Method::HEAD) => "HeadObject",
+        (Some(_), Some(_), &Method::DELETE) => "DeleteObject",
+        (Some(_), Some(_), _) => "GetObject",
+    };
+    let request = s3::RestRequest {
+        method,
+        bucket,
+        key,
+        query,
+        headers,
+        body,
+        region,
+    };
+    let response = s3::handle(&app.s3, request, request_id).await;
+    let outcome = if response.status().is_success() || response.status().is_redirection() {
+        "ok"
+    } else {
+        "error"
+    };
+    app.metrics.observe("s3", label, outcome, started.elapsed());
+    response
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,4 +1,4 @@
-//! `nextflix endpoint`: an AWS-compatible server for SQS (SNS and S3 follow),
+//! `nextflix endpoint`: an AWS-compatible server for SQS, SNS and the S3 subset,
 //! durable on local disk, that boto3, the AWS CLI and the AWS SDKs talk to
 //! unchanged. It is a library first: [`Endpoint::start`] runs one in-process on
 //! any address with its own state (a test gets its URL back); the binary is a
@@ -15,9 +15,11 @@
 pub mod clock;
 pub mod http;
 pub mod protocol;
+pub mod s3;
 pub mod sns;
 pub mod sqs;
 pub mod store;
+pub mod time;
 
 use std::io;
 use std::net::SocketAddr;
@@ -100,7 +102,13 @@ impl Endpoint {
             sqs.clone(),
             log,
         );
-        let router = http::router(sqs.clone(), sns, config.admin);
+        let (s3_store, s3_loaded) = open("s3").await?;
+        let blob_dir = config
+            .state_dir
+            .as_ref()
+            .map(|d| d.join("endpoint").join("objects"));
+        let s3 = s3::S3::new(sqs.clock().clone(), s3_store, s3_loaded, blob_dir)?;
+        let router = http::router(sqs.clone(), sns, s3, config.admin);
         let server = server::spawn(listener, router)?;
         Ok(Endpoint { server, sqs })
     }

@@ -61,7 +61,7 @@ pub struct CreateQueue {
     pub queue_name: Option<String>,
     #[serde(default)]
     pub attributes: Attributes,
-    #[serde(default, alias = "Tags")]
+    #[serde(default, alias = "tags")]
     pub tags: BTreeMap<String, String>,
 }
 

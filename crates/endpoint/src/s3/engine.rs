@@ -1,0 +1,522 @@
+//! The S3 engine: buckets and objects. Object metadata is durable in the store
+//! (group commit); object bytes live in files written with fsync and an atomic
+//! rename before their metadata is committed, so an acknowledged PutObject
+//! survives `kill -9` and a crash never leaves metadata without its bytes.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use bytes::Bytes;
+use md5::{Digest as _, Md5};
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Clock;
+use crate::s3::error::{S3Error, S3Result};
+use crate::store::{Loaded, Op, Store};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct BucketRecord {
+    name: String,
+    region: String,
+    created_ms: u64,
+}
+
+/// What is kept of an object besides its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+    /// Quoted hex MD5, as S3 shows single-part ETags.
+    pub etag: String,
+    pub content_type: String,
+    pub last_modified_ms: u64,
+    /// `x-amz-meta-*` (without the prefix), and the other stored headers
+    /// (Content-Encoding, Cache-Control, checksums).
+    pub metadata: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
+    /// Where its bytes are.
+    pub blob: u64,
+}
+
+struct Bucket {
+    id: u64,
+    record: BucketRecord,
+    objects: BTreeMap<String, ObjectMeta>,
+}
+
+enum Blobs {
+    Memory(Mutex<HashMap<u64, Bytes>>),
+    Disk(PathBuf),
+}
+
+impl Blobs {
+    fn write(&self, id: u64, data: &Bytes) -> std::io::Result<()> {
+        match self {
+            Blobs::Memory(map) => {
+                map.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(id, data.clone());
+                Ok(())
+            }
+            Blobs::Disk(dir) => {
+                let tmp = dir.join(format!("{id}.tmp"));
+                let mut file = std::fs::File::create(&tmp)?;
+                file.write_all(data)?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, dir.join(id.to_string()))?;
+                std::fs::File::open(dir)?.sync_all()
+            }
+        }
+    }
+
+    fn read(&self, id: u64) -> std::io::Result<Bytes> {
+        match self {
+            Blobs::Memory(map) => map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&id)
+                .cloned()
+                .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "blob missing")),
+            Blobs::Disk(dir) => std::fs::read(dir.join(id.to_string())).map(Bytes::from),
+        }
+    }
+
+    fn remove(&self, id: u64) {
+        match self {
+            Blobs::Memory(map) => {
+                map.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            }
+            Blobs::Disk(dir) => {
+                let _ = std::fs::remove_file(dir.join(id.to_string()));
+            }
+        }
+    }
+}
+
+struct Inner {
+    clock: Clock,
+    store: Store,
+    blobs: Blobs,
+    buckets: RwLock<BTreeMap<String, Bucket>>,
+    next_id: AtomicU64,
+}
+
+/// The S3 service of an endpoint; cheap to clone.
+#[derive(Clone)]
+pub struct S3 {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for S3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3").finish_non_exhaustive()
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    postcard::to_allocvec(value).unwrap_or_default()
+}
+
+/// A page of ListObjects.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub objects: Vec<ObjectMeta>,
+    pub common_prefixes: Vec<String>,
+    pub truncated: bool,
+    /// The last key or prefix returned, to continue after.
+    pub last: Option<String>,
+}
+
+/// Bucket names: 3 to 63 of lowercase letters, digits, dots and hyphens,
+/// starting and ending with a letter or digit, not an IP address.
+pub fn valid_bucket_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (3..=63).contains(&b.len())
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'.' || *c == b'-')
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
+        && name.parse::<std::net::Ipv4Addr>().is_err()
+}
+
+impl S3 {
+    /// The engine over `store`, with objects' bytes under `blob_dir` (in memory
+    /// when `None`). Files without metadata (a crash between the two) are removed.
+    pub fn new(
+        clock: Clock,
+        store: Store,
+        loaded: Loaded,
+        blob_dir: Option<PathBuf>,
+    ) -> std::io::Result<S3> {
+        let blobs = match blob_dir {
+            Some(dir) => {
+                std::fs::create_dir_all(&dir)?;
+                Blobs::Disk(dir)
+            }
+            None => Blobs::Memory(Mutex::new(HashMap::new())),
+        };
+        let mut buckets = BTreeMap::new();
+        let mut by_id = HashMap::new();
+        let mut max_id = 0;
+        for (id, bytes) in loaded.resources {
+            max_id = max_id.max(id);
+            if let Ok(record) = postcard::from_bytes::<BucketRecord>(&bytes) {
+                by_id.insert(id, record.name.clone());
+                buckets.insert(
+                    record.name.clone(),
+                    Bucket {
+                        id,
+                        record,
+                        objects: BTreeMap::new(),
+                    },
+                );
+            }
+        }
+        let mut referenced = HashSet::new();
+        for (owner, key, bytes, _) in loaded.items {
+            max_id = max_id.max(key);
+            let Some(name) = by_id.get(&owner) else {
+                continue;
+            };
+            if let (Ok(meta), Some(bucket)) = (
+                postcard::from_bytes::<ObjectMeta>(&bytes),
+                buckets.get_mut(name),
+            ) {
+                max_id = max_id.max(meta.blob);
+                referenced.insert(meta.blob);
+                bucket.objects.insert(meta.key.clone(), meta);
+            }
+        }
+        if let Blobs::Disk(dir) = &blobs {
+            for entry in std::fs::read_dir(dir)?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let keep = name.parse::<u64>().is_ok_and(|id| referenced.contains(&id));
+                if let Ok(id) = name.trim_end_matches(".tmp").parse::<u64>() {
+                    max_id = max_id.max(id);
+                }
+                if !keep {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(S3 {
+            inner: Arc::new(Inner {
+                clock,
+                store,
+                blobs,
+                buckets: RwLock::new(buckets),
+                next_id: AtomicU64::new(max_id + 1),
+            }),
+        })
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Bucket>> {
+        self.inner.buckets.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, BTreeMap<String, Bucket>> {
+        self.inner
+            .buckets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn durable(pending: crate::store::Pending) -> S3Result<()> {
+        pending.durable().await.map_err(|e| {
+            tracing::error!(%e, "an S3 change could not be made durable");
+            S3Error::internal()
+        })
+    }
+
+    pub fn now(&self) -> u64 {
+        self.inner.clock.now_ms()
+    }
+
+    pub fn list_buckets(&self) -> Vec<(String, u64)> {
+        self.read()
+            .values()
+            .map(|b| (b.record.name.clone(), b.record.created_ms))
+            .collect()
+    }
+
+    pub fn bucket_region(&self, name: &str) -> S3Result<String> {
+        self.read()
+            .get(name)
+            .map(|b| b.record.region.clone())
+            .ok_or_else(|| S3Error::no_such_bucket(name))
+    }
+
+    pub async fn create_bucket(&self, name: &str, region: &str) -> S3Result<()> {
+        if !valid_bucket_name(name) {
+            return Err(S3Error::new(
+                "InvalidBucketName",
+                400,
+                "The specified bucket is not valid.",
+            )
+            .with("BucketName", name));
+        }
+        let pending = {
+            let mut buckets = self.write();
+            if buckets.contains_key(name) {
+                if region == "us-east-1" {
+                    return Ok(());
+                }
+                return Err(S3Error::new(
+                    "BucketAlreadyOwnedByYou",
+                    409,
+                    "Your previous request to create the named bucket succeeded and you already own it.",
+                )
+                .with("BucketName", name));
+            }
+            let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+            let record = BucketRecord {
+                name: name.to_owned(),
+                region: region.to_owned(),
+                created_ms: self.now(),
+            };
+            let pending = self.inner.store.submit(vec![Op::PutResource {
+                id,
+                record: encode(&record),
+            }]);
+            buckets.insert(
+                name.to_owned(),
+                Bucket {
+                    id,
+                    record,
+                    objects: BTreeMap::new(),
+                },
+            );
+            pending
+        };
+        Self::durable(pending).await?;
+        tracing::info!(bucket = name, "bucket created");
+        Ok(())
+    }
+
+    pub async fn delete_bucket(&self, name: &str) -> S3Result<()> {
+        let pending = {
+            let mut buckets = self.write();
+            let bucket = buckets
+                .get(name)
+                .ok_or_else(|| S3Error::no_such_bucket(name))?;
+            if !bucket.objects.is_empty() {
+                return Err(S3Error::new(
+                    "BucketNotEmpty",
+                    409,
+                    "The bucket you tried to delete is not empty",
+                )
+                .with("BucketName", name));
+            }
+            let id = bucket.id;
+            buckets.remove(name);
+            self.inner.store.submit(vec![Op::DeleteResource { id }])
+        };
+        Self::durable(pending).await
+    }
+
+    /// Stores an object; returns its metadata (with the ETag).
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: Bytes,
+        content_type: String,
+        metadata: BTreeMap<String, String>,
+        headers: BTreeMap<String, String>,
+    ) -> S3Result<ObjectMeta> {
+        validate_key(key)?;
+        let bucket_id = self
+            .read()
+            .get(bucket)
+            .map(|b| b.id)
+            .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+        let blob = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
+        let meta = ObjectMeta {
+            key: key.to_owned(),
+            size: data.len() as u64,
+            etag,
+            content_type,
+            last_modified_ms: self.now(),
+            metadata,
+            headers,
+            blob,
+        };
+        let inner = self.inner.clone();
+        let written = tokio::task::spawn_blocking(move || inner.blobs.write(blob, &data)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::error!(%e, "cannot write an object's bytes");
+                return Err(S3Error::internal());
+            }
+            Err(e) => {
+                tracing::error!(%e, "object writer failed");
+                return Err(S3Error::internal());
+            }
+        }
+        let (pending, replaced) = {
+            let mut buckets = self.write();
+            let Some(b) = buckets.get_mut(bucket).filter(|b| b.id == bucket_id) else {
+                self.inner.blobs.remove(blob);
+                return Err(S3Error::no_such_bucket(bucket));
+            };
+            let replaced = b.objects.insert(key.to_owned(), meta.clone());
+            let pending = self.inner.store.submit(vec![Op::PutItem {
+                owner: bucket_id,
+                key: blob,
+                record: encode(&meta),
+            }]);
+            let mut ops = Vec::new();
+            if let Some(old) = &replaced {
+                ops.push(Op::DeleteItem {
+                    owner: bucket_id,
+                    key: old.blob,
+                });
+            }
+            self.inner.store.write_behind(ops);
+            (pending, replaced)
+        };
+        Self::durable(pending).await?;
+        if let Some(old) = replaced {
+            self.inner.blobs.remove(old.blob);
+        }
+        Ok(meta)
+    }
+
+    pub fn head_object(&self, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+        let buckets = self.read();
+        let b = buckets
+            .get(bucket)
+            .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+        b.objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| S3Error::no_such_key(key))
+    }
+
+    pub async fn get_object(&self, bucket: &str, key: &str) -> S3Result<(ObjectMeta, Bytes)> {
+        let meta = self.head_object(bucket, key)?;
+        let inner = self.inner.clone();
+        let blob = meta.blob;
+        match tokio::task::spawn_blocking(move || inner.blobs.read(blob)).await {
+            Ok(Ok(data)) => Ok((meta, data)),
+            // Replaced or deleted between the look-up and the read.
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Err(S3Error::no_such_key(key))
+            }
+            _ => Err(S3Error::internal()),
+        }
+    }
+
+    /// Deletes an object; deleting a missing key succeeds, as in S3.
+    pub async fn delete_object(&self, bucket: &str, key: &str) -> S3Result<()> {
+        let (pending, removed) = {
+            let mut buckets = self.write();
+            let b = buckets
+                .get_mut(bucket)
+                .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+            let Some(removed) = b.objects.remove(key) else {
+                return Ok(());
+            };
+            (
+                self.inner.store.submit(vec![Op::DeleteItem {
+                    owner: b.id,
+                    key: removed.blob,
+                }]),
+                removed,
+            )
+        };
+        Self::durable(pending).await?;
+        self.inner.blobs.remove(removed.blob);
+        Ok(())
+    }
+
+    /// Keys in order after `after`, grouped by `delimiter` after `prefix`.
+    pub fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        delimiter: Option<&str>,
+        after: Option<&str>,
+        max: usize,
+    ) -> S3Result<Listing> {
+        let buckets = self.read();
+        let b = buckets
+            .get(bucket)
+            .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+        let mut listing = Listing::default();
+        let range = b.objects.range::<str, _>((
+            after.map_or(std::ops::Bound::Unbounded, std::ops::Bound::Excluded),
+            std::ops::Bound::Unbounded,
+        ));
+        let mut count = 0;
+        for (key, meta) in range {
+            if !key.starts_with(prefix) {
+                if key.as_str() > prefix {
+                    break;
+                }
+                continue;
+            }
+            let rolled = delimiter.filter(|d| !d.is_empty()).and_then(|d| {
+                key[prefix.len()..]
+                    .find(d)
+                    .map(|i| key[..prefix.len() + i + d.len()].to_owned())
+            });
+            if let Some(common) = &rolled
+                && listing.common_prefixes.last() == Some(common)
+            {
+                continue;
+            }
+            if count == max {
+                listing.truncated = true;
+                break;
+            }
+            count += 1;
+            match rolled {
+                Some(common) => {
+                    listing.last = Some(common.clone());
+                    listing.common_prefixes.push(common);
+                }
+                None => {
+                    listing.last = Some(key.clone());
+                    listing.objects.push(meta.clone());
+                }
+            }
+        }
+        // A common prefix is finished only when every key under it was skipped:
+        // continue after the last key that shares it.
+        if let Some(last) = &listing.last
+            && listing.common_prefixes.last() == Some(last)
+        {
+            let under = b
+                .objects
+                .range::<str, _>((
+                    std::ops::Bound::Included(last.as_str()),
+                    std::ops::Bound::Unbounded,
+                ))
+                .take_while(|(k, _)| k.starts_with(last.as_str()))
+                .last();
+            if let Some((k, _)) = under {
+                listing.last = Some(k.clone());
+            }
+        }
+        Ok(listing)
+    }
+
+    /// Objects of a bucket for the console.
+    pub fn object_count(&self, bucket: &str) -> usize {
+        self.read().get(bucket).map_or(0, |b| b.objects.len())
+    }
+}
+
+fn validate_key(key: &str) -> S3Result<()> {
+    if key.is_empty() || key.len() > 1024 {
+        return Err(S3Error::new("KeyTooLongError", 400, "Your key is too long").with("Key", key));
+    }
+    Ok(())
+}
