@@ -293,6 +293,8 @@ def receive_all(sqs, url, expected, timeout=5.0, **kwargs):
     """Receives until `expected` messages were collected or the timeout passes."""
     got = []
     deadline = time.monotonic() + timeout
+    # Received messages stay hidden while collecting, whatever the queue's own timeout.
+    kwargs.setdefault("VisibilityTimeout", 30)
     while len(got) < expected and time.monotonic() < deadline:
         resp = sqs.receive_message(
             QueueUrl=url, MaxNumberOfMessages=min(10, expected - len(got)), WaitTimeSeconds=1, **kwargs

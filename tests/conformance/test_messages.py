@@ -267,7 +267,7 @@ def test_wait_time_out_of_range(sqs, queue):
 def test_receive_up_to_ten(sqs, queue):
     for i in range(15):
         sqs.send_message(QueueUrl=queue, MessageBody=f"m{i}")
-    resp = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    resp = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, VisibilityTimeout=30, WaitTimeSeconds=1)
     assert 1 <= len(resp["Messages"]) <= 10
     rest = receive_all(sqs, queue, 15 - len(resp["Messages"]), MessageAttributeNames=["All"])
     bodies = [m["Body"] for m in resp["Messages"] + rest]
@@ -451,8 +451,10 @@ def test_long_poll_wakes_on_delay_expiry(sqs, queue):
     assert 0.8 <= elapsed < 2.5, elapsed
 
 
-def test_competing_long_polls_get_one_each(sqs, queue, endpoint):
+def test_competing_long_polls_get_one_each(sqs, make_queue, endpoint):
     from conftest import make_client
+
+    queue = make_queue(VisibilityTimeout=30)
 
     results = []
     lock = threading.Lock()
@@ -561,6 +563,7 @@ def test_send_message_batch_invalid_body_entry(sqs, queue):
     assert resp["Failed"][0]["Code"] in ("InvalidMessageContents", "InvalidParameterValue")
 
 
+@pytest.mark.aws_only
 def test_batch_too_many_entries(sqs, queue):
     entries = [{"Id": f"e{i}", "MessageBody": "x"} for i in range(11)]
     with pytest.raises(ClientError) as exc:
