@@ -1,0 +1,174 @@
+"""More of SQS's documented behaviour: sizes in bytes, encryption flags, receive attempt
+ids, recreating deleted queues, concurrency, and pollers that go away."""
+
+import json
+import threading
+import time
+
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from conftest import (
+    SQS_XMLNS,
+    assert_invalid_parameter,
+    assert_sqs_error,
+    attrs,
+    make_client,
+    queue_arn,
+    receive_all,
+    sign,
+    unique_name,
+)
+
+
+@pytest.mark.aws_only
+def test_message_size_is_counted_in_bytes(sqs, make_queue):
+    url = make_queue(MaximumMessageSize=1024)
+    sqs.send_message(QueueUrl=url, MessageBody="\u00e9" * 512)  # 1024 bytes
+    with pytest.raises(ClientError) as exc:
+        sqs.send_message(QueueUrl=url, MessageBody="\u00e9" * 513)  # 1026 bytes, 513 characters
+    assert_invalid_parameter(exc)
+
+
+def test_sqs_managed_sse_round_trip(sqs, make_queue):
+    url = make_queue(SqsManagedSseEnabled="false")
+    assert attrs(sqs, url, "SqsManagedSseEnabled")["SqsManagedSseEnabled"] == "false"
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"SqsManagedSseEnabled": "true"})
+    assert attrs(sqs, url, "SqsManagedSseEnabled")["SqsManagedSseEnabled"] == "true"
+
+
+@pytest.mark.aws_only
+def test_fifo_receive_request_attempt_id_replays(sqs, fifo_queue):
+    for i in range(3):
+        sqs.send_message(QueueUrl=fifo_queue, MessageBody=f"r{i}", MessageGroupId="g", MessageDeduplicationId=f"r{i}")
+    first = sqs.receive_message(
+        QueueUrl=fifo_queue, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1", VisibilityTimeout=30, WaitTimeSeconds=1
+    )["Messages"]
+    # A retried call with the same attempt id (e.g. after a network error) gets the same
+    # messages and receipt handles back.
+    again = sqs.receive_message(
+        QueueUrl=fifo_queue, MaxNumberOfMessages=2, ReceiveRequestAttemptId="attempt-1", VisibilityTimeout=30, WaitTimeSeconds=1
+    )["Messages"]
+    assert [m["MessageId"] for m in again] == [m["MessageId"] for m in first]
+    assert [m["ReceiptHandle"] for m in again] == [m["ReceiptHandle"] for m in first]
+
+
+@pytest.mark.aws_only
+def test_recreate_right_after_delete_is_queue_deleted_recently(sqs, make_queue):
+    name = unique_name()
+    url = make_queue(name)
+    sqs.delete_queue(QueueUrl=url)
+    with pytest.raises(ClientError) as exc:
+        sqs.create_queue(QueueName=name)
+    assert_sqs_error(exc, "QueueDeletedRecently")
+
+
+def test_change_visibility_batch_entry_out_of_range(sqs, queue):
+    sqs.send_message(QueueUrl=queue, MessageBody="x")
+    m = receive_all(sqs, queue, 1)[0]
+    resp = sqs.change_message_visibility_batch(
+        QueueUrl=queue, Entries=[{"Id": "big", "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 43201}]
+    )
+    assert resp.get("Successful", []) == []
+    assert [(f["Id"], f["SenderFault"], f["Code"]) for f in resp["Failed"]] == [("big", True, "InvalidParameterValue")]
+
+
+def test_concurrent_producers_and_consumers(sqs, make_queue, endpoint):
+    url = make_queue(VisibilityTimeout=30)
+    producers, per_producer = 4, 25
+    total = producers * per_producer
+    seen = []
+    lock = threading.Lock()
+    stop = threading.Event()
+    errors = []
+
+    def produce(p):
+        try:
+            c = make_client(endpoint)
+            for i in range(per_producer):
+                c.send_message(QueueUrl=url, MessageBody=f"p{p}-{i}")
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    def consume():
+        try:
+            c = make_client(endpoint)
+            while not stop.is_set():
+                msgs = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+                for m in msgs:
+                    with lock:
+                        seen.append(m["Body"])
+                if msgs:
+                    c.delete_message_batch(
+                        QueueUrl=url,
+                        Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)],
+                    )
+        except Exception as err:  # noqa: BLE001
+            errors.append(err)
+
+    consumers = [threading.Thread(target=consume) for _ in range(4)]
+    for t in consumers:
+        t.start()
+    threads = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with lock:
+            if len(seen) >= total:
+                break
+        time.sleep(0.05)
+    stop.set()
+    for t in consumers:
+        t.join()
+    assert not errors, errors
+    assert len(seen) == total, f"{len(seen)} deliveries for {total} messages"
+    assert sorted(seen) == sorted(f"p{p}-{i}" for p in range(producers) for i in range(per_producer))
+    a = attrs(sqs, url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+    assert a == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
+
+
+@pytest.mark.aws_only
+def test_abandoned_long_poll_does_not_swallow_a_message(sqs, make_queue, endpoint):
+    url = make_queue(VisibilityTimeout=30)
+    body = json.dumps({"QueueUrl": url, "WaitTimeSeconds": 5})
+    headers = sign(
+        "POST",
+        endpoint + "/",
+        {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ReceiveMessage"},
+        body,
+    )
+    # A poller that gives up (client timeout) long before its WaitTimeSeconds ends.
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.post(endpoint + "/", data=body, headers=headers, timeout=0.5)
+    time.sleep(0.3)
+    sqs.send_message(QueueUrl=url, MessageBody="for a live consumer")
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=2).get("Messages", [])
+    assert [m["Body"] for m in got] == ["for a live consumer"], "the message went to a poller that had gone away"
+
+
+def test_query_list_dead_letter_source_queues_shape(sqs, make_queue, query):
+    dlq = make_queue()
+    src = make_queue(RedrivePolicy=json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq), "maxReceiveCount": 2}))
+    r = query("ListDeadLetterSourceQueues", {"QueueUrl": dlq})
+    assert r.status == 200, r
+    assert r.root.tag == f"{{{SQS_XMLNS}}}ListDeadLetterSourceQueuesResponse"
+    assert [e.text for e in r.findall("ListDeadLetterSourceQueuesResult/QueueUrl")] == [src]
+
+
+def test_query_more_error_codes(query, make_queue, sqs):
+    name = unique_name()
+    url = make_queue(name, VisibilityTimeout=5)
+    r = query("CreateQueue", {"QueueName": name, "Attribute.1.Name": "VisibilityTimeout", "Attribute.1.Value": "6"})
+    assert (r.status, r.error_code) == (400, "QueueAlreadyExists"), r
+    params = {"QueueUrl": url}
+    for i in range(1, 12):
+        params[f"SendMessageBatchRequestEntry.{i}.Id"] = f"e{i}"
+        params[f"SendMessageBatchRequestEntry.{i}.MessageBody"] = "x"
+    r = query("SendMessageBatch", params)
+    assert (r.status, r.error_code) == (400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"), r
+    r = query("SendMessageBatch", {"QueueUrl": url})
+    assert (r.status, r.error_code) == (400, "AWS.SimpleQueueService.EmptyBatchRequest"), r
