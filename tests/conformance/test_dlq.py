@@ -197,3 +197,26 @@ def test_list_message_move_tasks_empty(sqs, make_queue):
     dlq_arn = queue_arn(sqs, dlq)
     make_queue(RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
     assert sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", []) == []
+
+
+@pytest.mark.aws_only
+def test_cancel_running_message_move_task(sqs, make_queue):
+    src, dlq, dlq_arn = _dead_letter(sqs, make_queue, count=10)
+    handle = sqs.start_message_move_task(SourceArn=dlq_arn, MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
+    running = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"]
+    assert running[0]["Status"] == "RUNNING"
+    assert running[0]["TaskHandle"] == handle
+    assert running[0]["MaxNumberOfMessagesPerSecond"] == 1
+    # A second task on the same source is refused while one runs.
+    with pytest.raises(ClientError) as exc:
+        sqs.start_message_move_task(SourceArn=dlq_arn)
+    assert error_of(exc)[2] == 400
+    resp = sqs.cancel_message_move_task(TaskHandle=handle)
+    assert isinstance(resp["ApproximateNumberOfMessagesMoved"], int)
+    assert resp["ApproximateNumberOfMessagesMoved"] < 10
+    results = _wait_task_done(sqs, dlq_arn)
+    assert results[0]["Status"] == "CANCELLED"
+    moved = results[0]["ApproximateNumberOfMessagesMoved"]
+    left = int(attrs(sqs, dlq, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"])
+    assert moved + left == 10
+    assert left > 0
