@@ -39,7 +39,6 @@ async fn start_on(dir: &Path) -> Endpoint {
 /// database, so starting again on the same dir right away fails with "Database
 /// already open. Cannot acquire lock."
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: Endpoint::shutdown returns before the redb database is closed"]
 async fn a_restart_right_after_shutdown_opens_the_store() {
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..5 {

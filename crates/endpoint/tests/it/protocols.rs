@@ -406,7 +406,6 @@ async fn garbage_gets_a_4xx_aws_error_never_a_500() {
 /// ("Failed to buffer the request body: length limit exceeded"), which no AWS SDK
 /// can parse as an error.
 #[tokio::test]
-#[ignore = "bug: a body over the limit gets a plain-text 413, not an AWS error"]
 async fn an_oversized_request_is_refused_with_an_aws_error() {
     let (_endpoint, sqs) = start().await;
     let q = sqs.create_queue("oversized", json!({})).await;
@@ -421,4 +420,24 @@ async fn an_oversized_request_is_refused_with_an_aws_error() {
     let text = response.text().await.unwrap();
     assert!((400..500).contains(&status), "{status}");
     assert!(text.contains("com.amazonaws.sqs#"), "{status}: {text}");
+}
+
+/// The JSON protocol's CreateQueue names its tags `tags` (lower case, as the SDKs
+/// send them); TagQueue and the Query protocol use `Tags` / `Tag.N.Key`.
+#[tokio::test]
+async fn create_queue_takes_tags_in_every_spelling() {
+    let (_endpoint, sqs) = start().await;
+    for (name, field) in [("tags-lower", "tags"), ("tags-upper", "Tags")] {
+        let q = sqs
+            .ok(
+                "CreateQueue",
+                json!({"QueueName": name, field: {"team": "video"}}),
+            )
+            .await["QueueUrl"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let tags = sqs.ok("ListQueueTags", json!({"QueueUrl": q})).await;
+        assert_eq!(tags["Tags"], json!({"team": "video"}), "{field}");
+    }
 }

@@ -240,7 +240,6 @@ async fn deleting_with_a_stale_receipt_keeps_a_message_received_again() {
 /// will not be deleted)." Here an older handle deletes the message once it is
 /// visible again, whatever receive it came from.
 #[tokio::test]
-#[ignore = "bug: a stale receipt deletes a message that is visible again after a later receive"]
 async fn a_stale_receipt_does_not_delete_a_message_that_is_visible_again() {
     let (endpoint, sqs) = start().await;
     let q = sqs.create_queue("vis-stale-visible", json!({})).await;

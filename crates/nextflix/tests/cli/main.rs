@@ -1,5 +1,6 @@
 //! Tests of the `nextflix` binary as a user runs it: real processes, real signals.
 
 mod catalog;
+mod endpoint;
 mod support;
 mod web;
