@@ -172,3 +172,84 @@ def test_query_more_error_codes(query, make_queue, sqs):
     assert (r.status, r.error_code) == (400, "AWS.SimpleQueueService.TooManyEntriesInBatchRequest"), r
     r = query("SendMessageBatch", {"QueueUrl": url})
     assert (r.status, r.error_code) == (400, "AWS.SimpleQueueService.EmptyBatchRequest"), r
+
+
+def test_long_poll_returns_at_once_when_messages_are_there(sqs, make_queue):
+    url = make_queue(VisibilityTimeout=30)
+    for i in range(3):
+        sqs.send_message(QueueUrl=url, MessageBody=f"ready {i}")
+    start = time.monotonic()
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+    elapsed = time.monotonic() - start
+    # It does not wait to fill the batch: whatever is there comes back at once.
+    assert 1 <= len(got) <= 3
+    assert elapsed < 1.0, elapsed
+
+
+@pytest.mark.aws_only
+def test_long_poll_wakes_when_fifo_group_unlocks(sqs, make_queue):
+    url = make_queue(fifo=True, VisibilityTimeout=30)
+    for i in range(2):
+        sqs.send_message(QueueUrl=url, MessageBody=f"A{i}", MessageGroupId="A", MessageDeduplicationId=f"a{i}")
+    first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, WaitTimeSeconds=1)["Messages"][0]
+    other = make_client(sqs.meta.endpoint_url)
+
+    def delete_later():
+        time.sleep(0.5)
+        other.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+
+    t = threading.Thread(target=delete_later)
+    start = time.monotonic()
+    t.start()
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
+    elapsed = time.monotonic() - start
+    t.join()
+    assert [m["Body"] for m in got] == ["A1"]
+    assert elapsed < 2.5, elapsed
+
+
+def test_long_poll_wakes_on_change_visibility_to_zero(sqs, make_queue):
+    url = make_queue(VisibilityTimeout=30)
+    sqs.send_message(QueueUrl=url, MessageBody="give back")
+    m = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    other = make_client(sqs.meta.endpoint_url)
+
+    def release_later():
+        time.sleep(0.5)
+        other.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+
+    t = threading.Thread(target=release_later)
+    start = time.monotonic()
+    t.start()
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5).get("Messages", [])
+    elapsed = time.monotonic() - start
+    t.join()
+    assert [x["Body"] for x in got] == ["give back"]
+    assert elapsed < 2.5, elapsed
+
+
+@pytest.mark.aws_only
+def test_query_trace_header_and_system_attribute_md5(query, make_queue):
+    from conftest import md5_of_attributes
+
+    url = make_queue()
+    trace = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+    s = query(
+        "SendMessage",
+        {
+            "QueueUrl": url,
+            "MessageBody": "traced",
+            "MessageSystemAttribute.1.Name": "AWSTraceHeader",
+            "MessageSystemAttribute.1.Value.DataType": "String",
+            "MessageSystemAttribute.1.Value.StringValue": trace,
+        },
+    )
+    assert s.status == 200, s
+    assert s.text_of("SendMessageResult/MD5OfMessageSystemAttributes") == md5_of_attributes(
+        {"AWSTraceHeader": {"DataType": "String", "StringValue": trace}}
+    )
+    r = query("ReceiveMessage", {"QueueUrl": url, "AttributeName.1": "AWSTraceHeader", "WaitTimeSeconds": "1"})
+    q = lambda tag: f"{{{SQS_XMLNS}}}{tag}"  # noqa: E731
+    m = r.find("ReceiveMessageResult/Message")
+    got = {a.findtext(q("Name")): a.findtext(q("Value")) for a in m.findall(q("Attribute"))}
+    assert got == {"AWSTraceHeader": trace}
