@@ -253,3 +253,38 @@ def test_query_trace_header_and_system_attribute_md5(query, make_queue):
     m = r.find("ReceiveMessageResult/Message")
     got = {a.findtext(q("Name")): a.findtext(q("Value")) for a in m.findall(q("Attribute"))}
     assert got == {"AWSTraceHeader": trace}
+
+
+@pytest.mark.aws_only
+def test_stale_receipt_handle_does_not_delete(sqs, make_queue):
+    # DeleteMessage needs the most recent receipt handle; with an older one "the request
+    # succeeds, but the message will not be deleted" (DeleteMessage, API reference).
+    url = make_queue(VisibilityTimeout=30)
+    sqs.send_message(QueueUrl=url, MessageBody="twice")
+    old = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"], VisibilityTimeout=0)
+    new = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"][0]
+    assert new["MessageId"] == old["MessageId"] and new["ReceiptHandle"] != old["ReceiptHandle"]
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+    assert attrs(sqs, url, "ApproximateNumberOfMessagesNotVisible")["ApproximateNumberOfMessagesNotVisible"] == "1"
+    sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])
+    assert attrs(sqs, url, "ApproximateNumberOfMessagesNotVisible")["ApproximateNumberOfMessagesNotVisible"] == "0"
+
+
+def test_query_list_queues_pagination(query, make_queue):
+    prefix = unique_name("qpg")
+    urls = {make_queue(f"{prefix}-{i}") for i in range(3)}
+    seen, token, pages = [], None, 0
+    while True:
+        params = {"QueueNamePrefix": prefix, "MaxResults": "2"}
+        if token:
+            params["NextToken"] = token
+        r = query("ListQueues", params)
+        assert r.status == 200, r
+        seen += [e.text for e in r.findall("ListQueuesResult/QueueUrl")]
+        token = r.text_of("ListQueuesResult/NextToken")
+        pages += 1
+        if not token or pages > 5:
+            break
+    assert pages == 2
+    assert sorted(seen) == sorted(urls)
