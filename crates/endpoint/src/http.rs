@@ -149,7 +149,7 @@ pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool) -> Router {
     Router::new()
         .nest(ADMIN_PREFIX, admin_routes)
         .fallback(aws)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(DefaultBodyLimit::disable())
         .with_state(Arc::new(state))
 }
 
@@ -190,9 +190,12 @@ async fn aws(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Response {
     let request_id = protocol::request_id();
+    let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
+        return too_large(&headers, &request_id);
+    };
     let scope = sigv4::scope(&headers, uri.query());
     let base_url = base_url(&headers);
     let region = scope
@@ -329,6 +332,36 @@ async fn aws(
             let ctx = sns::Ctx { base_url, region };
             handle_sns(&app, &ctx, wire, &action, input, &request_id, started).await
         }
+    }
+}
+
+/// A body over [`BODY_LIMIT`] (or one that broke off), refused in the shape of
+/// the protocol the request used.
+fn too_large(headers: &HeaderMap, request_id: &str) -> Response {
+    let message = format!("The request body is larger than {BODY_LIMIT} bytes, or was cut off.");
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target.starts_with("SNS_") {
+        json::sns_error(&SnsError::new("InvalidParameter", 413, message), request_id)
+    } else if !target.is_empty() {
+        json::sqs_error(
+            &SqsError::new(ErrorKind::RequestEntityTooLarge, message),
+            request_id,
+        )
+    } else if is_form(headers) {
+        query::sqs_error(
+            &SqsError::new(ErrorKind::RequestEntityTooLarge, message),
+            request_id,
+        )
+    } else {
+        s3::S3Error::new(
+            "EntityTooLarge",
+            400,
+            "Your proposed upload exceeds the maximum allowed object size.",
+        )
+        .render(request_id, false)
     }
 }
 

@@ -61,6 +61,7 @@ impl Default for Config {
 pub struct Endpoint {
     server: ServerHandle,
     sqs: Sqs,
+    closed: Vec<store::Closed>,
 }
 
 impl Endpoint {
@@ -80,12 +81,15 @@ impl Endpoint {
                             .await
                             .map_err(io::Error::other)?
                     }
-                    None => Ok(store::Store::memory()),
+                    None => {
+                        let (store, loaded) = store::Store::memory();
+                        Ok((store, loaded, store::Closed::none()))
+                    }
                 }
             }
         };
-        let (sqs_store, sqs_loaded) = open("sqs").await?;
-        let (sns_store, sns_loaded) = open("sns").await?;
+        let (sqs_store, sqs_loaded, sqs_closed) = open("sqs").await?;
+        let (sns_store, sns_loaded, sns_closed) = open("sns").await?;
         let sqs = Sqs::new(
             config.account_id.clone(),
             clock.clone(),
@@ -102,7 +106,7 @@ impl Endpoint {
             sqs.clone(),
             log,
         );
-        let (s3_store, s3_loaded) = open("s3").await?;
+        let (s3_store, s3_loaded, s3_closed) = open("s3").await?;
         let blob_dir = config
             .state_dir
             .as_ref()
@@ -110,7 +114,11 @@ impl Endpoint {
         let s3 = s3::S3::new(sqs.clock().clone(), s3_store, s3_loaded, blob_dir)?;
         let router = http::router(sqs.clone(), sns, s3, config.admin);
         let server = server::spawn(listener, router)?;
-        Ok(Endpoint { server, sqs })
+        Ok(Endpoint {
+            server,
+            sqs,
+            closed: vec![sqs_closed, sns_closed, s3_closed],
+        })
     }
 
     /// Starts on an ephemeral port of 127.0.0.1.
@@ -137,8 +145,31 @@ impl Endpoint {
         self.sqs.clock().advance(by);
     }
 
-    /// Stops accepting, lets requests in flight finish.
+    /// Stops accepting, ends waiting long polls, lets requests in flight finish,
+    /// and returns once the databases are closed (so the same state directory can
+    /// be opened again at once).
     pub async fn shutdown(self) -> io::Result<()> {
-        self.server.shutdown().await
+        let Endpoint {
+            server,
+            sqs,
+            closed,
+        } = self;
+        sqs.close();
+        let served = server.shutdown().await;
+        drop(sqs);
+        let wait = async {
+            for c in closed {
+                c.wait().await;
+            }
+        };
+        // Background work (an HTTP delivery retrying, a move task) may still hold
+        // a store for a moment; don't wait on it forever.
+        if tokio::time::timeout(Duration::from_secs(10), wait)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the stores were still in use 10 s after shutdown");
+        }
+        served
     }
 }

@@ -24,7 +24,7 @@ use crate::sqs::digest;
 use crate::sqs::error::{ErrorKind, SqsError, SqsResult};
 use crate::sqs::model::*;
 use crate::sqs::queue::{
-    DEDUP_WINDOW_MS, Dedup, MessageRecord, MessageState, Messages, ReceiptProblem,
+    DEDUP_KEY_BIT, DEDUP_WINDOW_MS, Dedup, MessageRecord, MessageState, Messages, ReceiptProblem,
 };
 use crate::sqs::receipt::Receipt;
 use crate::sqs::validate;
@@ -148,6 +148,8 @@ struct Inner {
     reaper: Mutex<BTreeSet<(u64, u64)>>,
     reaper_wake: Arc<Notify>,
     move_tasks: Mutex<Vec<Arc<Mutex<MoveTask>>>>,
+    /// Set at shutdown: long polls return at once.
+    closing: AtomicBool,
 }
 
 /// The SQS service of an endpoint; cheap to clone.
@@ -191,10 +193,18 @@ impl Sqs {
         let mut max_seq = 0;
         let mut restored = 0usize;
         for (owner, seq, record, state) in loaded.items {
-            max_seq = max_seq.max(seq);
+            max_seq = max_seq.max(seq & !DEDUP_KEY_BIT);
             let Some(queue) = by_id.get(&owner) else {
                 continue;
             };
+            if seq & DEDUP_KEY_BIT != 0 {
+                if let Ok((key, dedup)) = postcard::from_bytes::<(String, Dedup)>(&record)
+                    && dedup.until_ms > now
+                {
+                    queue.lock().messages.remember_dedup(key, dedup);
+                }
+                continue;
+            }
             let Ok(record) = postcard::from_bytes::<MessageRecord>(&record) else {
                 tracing::error!(owner, seq, "skipping an unreadable message");
                 continue;
@@ -226,6 +236,7 @@ impl Sqs {
                 reaper: Mutex::new(BTreeSet::new()),
                 reaper_wake: Arc::new(Notify::new()),
                 move_tasks: Mutex::new(Vec::new()),
+                closing: AtomicBool::new(false),
             }),
         };
         for queue in by_id.values() {
@@ -255,6 +266,24 @@ impl Sqs {
             visible: Notify::new(),
             deleted: AtomicBool::new(false),
         }
+    }
+
+    /// Ends every waiting long poll (they answer with what they have) and makes
+    /// new ones return at once: the endpoint is shutting down.
+    pub fn close(&self) {
+        self.inner.closing.store(true, Ordering::Release);
+        let queues: Vec<Arc<Queue>> = self
+            .inner
+            .queues
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        for queue in queues {
+            queue.visible.notify_waiters();
+        }
+        self.inner.reaper_wake.notify_one();
     }
 
     pub fn account_id(&self) -> &str {
@@ -340,13 +369,16 @@ impl Sqs {
     fn advance(&self, queue: &Queue, state: &mut QueueState, now: u64) {
         let retention = u64::from(state.record.settings.message_retention_period) * MS;
         let (woke, expired) = state.messages.advance(now, retention);
-        if !expired.is_empty() {
+        let dedup_expired = state.messages.take_expired_dedup();
+        if !expired.is_empty() || !dedup_expired.is_empty() {
+            let messages = expired.iter().copied();
+            let dedups = dedup_expired.iter().map(|seq| seq | DEDUP_KEY_BIT);
             self.inner.store.write_behind(
-                expired
-                    .iter()
-                    .map(|seq| Op::DeleteItem {
+                messages
+                    .chain(dedups)
+                    .map(|key| Op::DeleteItem {
                         owner: queue.id,
-                        key: *seq,
+                        key,
                     })
                     .collect(),
             );
@@ -884,14 +916,18 @@ impl Sqs {
                 dead_letter_source: None,
             };
             if let Some((key, _)) = dedup_key {
-                state.messages.remember_dedup(
-                    key,
-                    Dedup {
-                        until_ms: now + DEDUP_WINDOW_MS,
-                        message_id: message_id.clone(),
-                        sequence_number: sequence_number.clone(),
-                    },
-                );
+                let dedup = Dedup {
+                    until_ms: now + DEDUP_WINDOW_MS,
+                    message_id: message_id.clone(),
+                    sequence_number: sequence_number.clone(),
+                    seq,
+                };
+                ops.push(Op::PutItem {
+                    owner: queue.id,
+                    key: seq | DEDUP_KEY_BIT,
+                    record: encode(&(&key, &dedup)),
+                });
+                state.messages.remember_dedup(key, dedup);
             }
             ops.push(Op::PutItem {
                 owner: queue.id,
@@ -1106,7 +1142,8 @@ impl Sqs {
             }
             let messages = self.try_receive(&queue, &req, max as usize, dlq.as_ref());
             let now = self.now();
-            if !messages.is_empty() || now >= deadline {
+            if !messages.is_empty() || now >= deadline || self.inner.closing.load(Ordering::Acquire)
+            {
                 return Ok(ReceiveMessageResult { messages });
             }
             tokio::select! {
@@ -1355,6 +1392,10 @@ impl Sqs {
             Err(ReceiptProblem::Gone) | Err(ReceiptProblem::NotInFlight) => Ok(None),
             Ok(true) => {
                 state.messages.remove(receipt.seq);
+                if queue.fifo {
+                    // The message's group may be unlocked now: wake a long poll.
+                    queue.wake(1);
+                }
                 Ok(Some(Op::DeleteItem {
                     owner: queue.id,
                     key: receipt.seq,

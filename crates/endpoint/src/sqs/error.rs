@@ -35,6 +35,8 @@ pub enum ErrorKind {
     /// A JSON-protocol body that is not JSON, or an unknown `X-Amz-Target`.
     SerializationException,
     UnknownOperationException,
+    /// A request body over the endpoint's limit.
+    RequestEntityTooLarge,
 }
 
 impl ErrorKind {
@@ -69,6 +71,7 @@ impl ErrorKind {
             InternalError => "InternalError",
             SerializationException => "SerializationException",
             UnknownOperationException => "UnknownOperationException",
+            RequestEntityTooLarge => "RequestEntityTooLarge",
         }
     }
 
@@ -98,6 +101,7 @@ impl ErrorKind {
             PurgeQueueInProgress | OverLimit | InvalidSecurity | AccessDenied => 403,
             InvalidAddress | ResourceNotFoundException => 404,
             InternalError => 500,
+            RequestEntityTooLarge => 413,
             _ => 400,
         }
     }

@@ -43,6 +43,8 @@ pub struct MessageState {
     pub first_receive_ms: Option<u64>,
     /// In flight until this moment (0: not in flight).
     pub invisible_until_ms: u64,
+    /// The nonce of the most recent receive: only its receipt handle deletes.
+    pub last_nonce: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,12 +95,18 @@ struct Group {
 }
 
 /// A remembered deduplication id: the message it stood for, until when.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Dedup {
     pub until_ms: u64,
     pub message_id: String,
     pub sequence_number: Option<String>,
+    /// The sequence of the message it stood for (its store key, with
+    /// [`DEDUP_KEY_BIT`], keeps the entry across restarts).
+    pub seq: u64,
 }
+
+/// Store keys of deduplication entries have this bit set; messages' do not.
+pub const DEDUP_KEY_BIT: u64 = 1 << 63;
 
 #[derive(Debug, Default)]
 pub struct Messages {
@@ -112,6 +120,8 @@ pub struct Messages {
     groups: HashMap<String, Group>,
     dedup: HashMap<String, Dedup>,
     dedup_order: VecDeque<(u64, String)>,
+    /// Sequences of deduplication entries that expired, for the store.
+    dedup_expired: Vec<u64>,
 }
 
 /// How long a deduplication id (and a receive attempt id) is remembered.
@@ -294,8 +304,9 @@ impl Messages {
             }
             if let Some((until, key)) = self.dedup_order.pop_front()
                 && self.dedup.get(&key).is_some_and(|d| d.until_ms == until)
+                && let Some(gone) = self.dedup.remove(&key)
             {
-                self.dedup.remove(&key);
+                self.dedup_expired.push(gone.seq);
             }
         }
         (woke, expired)
@@ -304,6 +315,11 @@ impl Messages {
     /// A deduplication id seen within the window.
     pub fn dedup_hit(&self, key: &str, now: u64) -> Option<&Dedup> {
         self.dedup.get(key).filter(|d| d.until_ms > now)
+    }
+
+    /// The deduplication entries that expired since the last call.
+    pub fn take_expired_dedup(&mut self) -> Vec<u64> {
+        std::mem::take(&mut self.dedup_expired)
     }
 
     pub fn remember_dedup(&mut self, key: String, dedup: Dedup) {
@@ -351,6 +367,7 @@ impl Messages {
             message.state.receive_count += 1;
             message.state.first_receive_ms.get_or_insert(now);
             message.state.invisible_until_ms = until;
+            message.state.last_nonce = nonce;
             if let Some(group) = message
                 .record
                 .group_id
@@ -457,7 +474,7 @@ impl Messages {
         let message = self.messages.get(&seq).ok_or(ReceiptProblem::Gone)?;
         Ok(match message.phase {
             Phase::InFlight(_, n) => n == nonce,
-            _ => message.state.receive_count > 0,
+            _ => message.state.receive_count > 0 && message.state.last_nonce == nonce,
         })
     }
 
@@ -524,10 +541,10 @@ impl Messages {
 }
 
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
 
-    fn record(id: &str, sent: u64, group: Option<&str>) -> MessageRecord {
+    pub fn record(id: &str, sent: u64, group: Option<&str>) -> MessageRecord {
         MessageRecord {
             message_id: id.into(),
             body: id.into(),
@@ -546,13 +563,19 @@ mod tests {
         }
     }
 
-    fn nonces() -> impl FnMut() -> u64 {
+    pub fn nonces() -> impl FnMut() -> u64 {
         let mut n = 0;
         move || {
             n += 1;
             n
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
 
     #[test]
     fn in_flight_messages_come_back_after_their_timeout() {
@@ -648,5 +671,23 @@ mod tests {
         assert!(t.received.is_empty());
         assert_eq!(t.dead_lettered.len(), 1);
         assert_eq!(m.check_receipt(1, nonce), Err(ReceiptProblem::Gone));
+    }
+}
+
+#[cfg(test)]
+mod stale_receipts {
+    use super::tests_support::*;
+    use super::*;
+
+    #[test]
+    fn only_the_latest_receipt_deletes() {
+        let mut m = Messages::new(false);
+        m.insert(1, record("a", 0, None), MessageState::default(), 0);
+        let first = m.take(1, 0, 1000, None, || 11).received[0].nonce;
+        m.advance(1000, u64::MAX);
+        let second = m.take(1, 1000, 1000, None, || 22).received[0].nonce;
+        m.advance(2000, u64::MAX);
+        assert_eq!(m.is_latest_receipt(1, first), Ok(false));
+        assert_eq!(m.is_latest_receipt(1, second), Ok(true));
     }
 }

@@ -106,17 +106,20 @@ impl Store {
     }
 
     /// Opens (or creates) the database `<name>.redb` in `dir`, reads it back, and
-    /// starts the writer.
-    pub fn open(dir: &Path, name: &str) -> io::Result<(Store, Loaded)> {
+    /// starts the writer. The [`Closed`] completes once every handle is dropped
+    /// and the database is closed.
+    pub fn open(dir: &Path, name: &str) -> io::Result<(Store, Loaded, Closed)> {
         std::fs::create_dir_all(dir)?;
         let mut backend = RedbBackend::open(&dir.join(format!("{name}.redb")))?;
         let loaded = backend.load()?;
-        Ok((Self::start(backend), loaded))
+        let (store, closed) = Self::start(backend);
+        Ok((store, loaded, closed))
     }
 
     /// Starts the writer thread over any backend.
-    pub fn start(mut backend: impl Backend) -> Store {
+    pub fn start(mut backend: impl Backend) -> (Store, Closed) {
         let (tx, rx) = mpsc::channel::<Job>();
+        let (closed_tx, closed_rx) = oneshot::channel::<()>();
         let spawned = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
@@ -139,12 +142,14 @@ impl Store {
                         }
                     }
                 }
+                drop(backend);
+                let _ = closed_tx.send(());
             });
         match spawned {
-            Ok(_) => Store { jobs: Some(tx) },
+            Ok(_) => (Store { jobs: Some(tx) }, Closed(Some(closed_rx))),
             Err(err) => {
                 tracing::error!(%err, "cannot start the store writer; running in memory");
-                Store { jobs: None }
+                (Store { jobs: None }, Closed(None))
             }
         }
     }
@@ -185,6 +190,23 @@ impl Store {
             && !ops.is_empty()
         {
             let _ = jobs.send(Job { ops, done: None });
+        }
+    }
+}
+
+/// Completes when a store's writer has stopped and its database is closed.
+#[derive(Debug)]
+pub struct Closed(Option<oneshot::Receiver<()>>);
+
+impl Closed {
+    /// Nothing to wait for (a store in memory).
+    pub fn none() -> Self {
+        Closed(None)
+    }
+
+    pub async fn wait(self) {
+        if let Some(rx) = self.0 {
+            let _ = rx.await;
         }
     }
 }

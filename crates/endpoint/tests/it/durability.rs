@@ -199,3 +199,24 @@ async fn purges_attribute_changes_and_new_messages_after_a_restart_also_last() {
         endpoint.shutdown().await.unwrap();
     }
 }
+
+/// FIFO deduplication is a promise for five minutes: a producer that retries a
+/// send across a restart of the endpoint must not get a second copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifo_deduplication_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let q = sqs
+        .create_queue("dedup-restart.fifo", json!({"FifoQueue": "true"}))
+        .await;
+    let first = sqs.send_fifo(&q, "once", "g", "retry-me").await;
+    endpoint.shutdown().await.unwrap();
+
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let retried = sqs.send_fifo(&q, "once", "g", "retry-me").await;
+    assert_eq!(retried["MessageId"], first["MessageId"]);
+    assert_eq!(sqs.count(&q, "ApproximateNumberOfMessages").await, 1);
+    endpoint.shutdown().await.unwrap();
+}

@@ -237,8 +237,8 @@ async fn deleting_with_a_stale_receipt_keeps_a_message_received_again() {
 
 /// AWS: "You must provide the most recently received receipt handle when you
 /// request to delete the message (otherwise, the request succeeds, but the message
-/// will not be deleted)." Here an older handle deletes the message once it is
-/// visible again, whatever receive it came from.
+/// will not be deleted)." An older handle must not delete the message once it is
+/// visible again after a later receive.
 #[tokio::test]
 async fn a_stale_receipt_does_not_delete_a_message_that_is_visible_again() {
     let (endpoint, sqs) = start().await;
@@ -248,6 +248,8 @@ async fn a_stale_receipt_does_not_delete_a_message_that_is_visible_again() {
     endpoint.advance(Duration::from_secs(31));
     assert_eq!(sqs.receive_now(&q, 1).await.len(), 1);
     endpoint.advance(Duration::from_secs(31));
+    // Visible again (asking makes sure the queue has caught up with the clock).
+    assert_eq!(sqs.count(&q, "ApproximateNumberOfMessages").await, 1);
     sqs.delete(&q, receipt(&first[0])).await;
     assert_eq!(
         sqs.count(&q, "ApproximateNumberOfMessages").await,
