@@ -5,39 +5,18 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use nextflix_endpoint::{Config, Endpoint};
+use nextflix_endpoint::Endpoint;
 use serde_json::json;
 
 use crate::support::{Client, body, drain_bodies, receipt, start_with};
 
-/// An endpoint keeping its state in `dir`. `Endpoint::shutdown` returns before the
-/// store's writer thread has closed the database, so a restart in the same process
-/// may find it still locked for a few milliseconds: retry for up to 2 s (see
-/// `a_restart_right_after_shutdown_opens_the_store` for the bug itself).
+/// An endpoint keeping its state in `dir`.
 async fn start_on(dir: &Path) -> Endpoint {
-    let started = Instant::now();
-    loop {
-        let config = Config {
-            state_dir: Some(dir.to_path_buf()),
-            virtual_clock: true,
-            ..Default::default()
-        };
-        match Endpoint::start_local(config).await {
-            Ok(endpoint) => return endpoint,
-            Err(e) if started.elapsed() < Duration::from_secs(2) => {
-                assert!(e.to_string().contains("already open"), "{e}");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            Err(e) => panic!("cannot reopen the state dir: {e}"),
-        }
-    }
+    start_with(Some(dir), true).await
 }
 
-/// Known bug: `Endpoint::shutdown` does not wait for the store to let go of the
-/// database, so starting again on the same dir right away fails with "Database
-/// already open. Cannot acquire lock."
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_right_after_shutdown_opens_the_store() {
     let dir = tempfile::tempdir().unwrap();

@@ -451,3 +451,33 @@ async fn a_batch_of_more_than_a_mebibyte_is_too_long() {
         .await;
     assert_eq!(e.kind, "InvalidParameterValue");
 }
+
+#[tokio::test]
+async fn list_queues_pages_and_filters() {
+    let (_endpoint, sqs) = start().await;
+    for name in ["page-a", "page-b", "page-c", "other"] {
+        sqs.create_queue(name, json!({})).await;
+    }
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut input = json!({"QueueNamePrefix": "page-", "MaxResults": 2});
+        if let Some(t) = &token {
+            input["NextToken"] = json!(t);
+        }
+        let page = sqs.ok("ListQueues", input).await;
+        let urls = page["QueueUrls"].as_array().cloned().unwrap_or_default();
+        assert!(urls.len() <= 2);
+        seen.extend(
+            urls.iter()
+                .map(|u| u.as_str().unwrap().rsplit('/').next().unwrap().to_owned()),
+        );
+        match page["NextToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["page-a", "page-b", "page-c"]);
+    let e = sqs.err("ListQueues", json!({"MaxResults": 1001})).await;
+    assert_eq!(e.kind, "InvalidParameterValue");
+}

@@ -206,3 +206,34 @@ async fn a_thousand_long_polls_each_get_one_of_a_thousand_messages() {
     );
     assert!(started.elapsed() < Duration::from_secs(15));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiting_fifo_receive_wakes_when_its_group_is_unlocked() {
+    let (_endpoint, sqs) = start().await;
+    let q = sqs
+        .create_queue("lp-group.fifo", json!({"FifoQueue": "true"}))
+        .await;
+    sqs.send_fifo(&q, "head", "g", "1").await;
+    sqs.send_fifo(&q, "next", "g", "2").await;
+    let head = sqs.receive_now(&q, 1).await;
+    assert_eq!(bodies(&head), ["head"]);
+    let waiter = {
+        let (sqs, q) = (sqs.clone(), q.clone());
+        tokio::spawn(async move {
+            let got = sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await;
+            (got, Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "the group is locked");
+    // Deleting the head unlocks the group: the next message may be received now.
+    let deleted = Instant::now();
+    sqs.delete(&q, crate::support::receipt(&head[0])).await;
+    let (got, at) = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the long poll did not wake when the group was unlocked")
+        .unwrap();
+    assert_eq!(bodies(&got), ["next"]);
+    let latency = at.saturating_duration_since(deleted);
+    assert!(latency < PROMPT, "woke {latency:?} after the delete");
+}

@@ -402,9 +402,7 @@ async fn garbage_gets_a_4xx_aws_error_never_a_500() {
     assert_eq!(sqs.receive_now(&q, 10).await.len(), 1);
 }
 
-/// Known bug: past the 16 MiB body limit axum answers 413 with a plain-text body
-/// ("Failed to buffer the request body: length limit exceeded"), which no AWS SDK
-/// can parse as an error.
+/// Past the body limit the answer is still an AWS error an SDK can parse.
 #[tokio::test]
 async fn an_oversized_request_is_refused_with_an_aws_error() {
     let (_endpoint, sqs) = start().await;
