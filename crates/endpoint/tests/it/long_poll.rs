@@ -5,24 +5,28 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
-use crate::support::{attr_u64, bodies, start};
+use crate::support::{Client, attr_u64, bodies, start};
 
 /// How long a woken long poll may take to answer, on a busy test machine.
 const PROMPT: Duration = Duration::from_millis(500);
+
+/// A receive waiting up to 20 s, in the background: what it got, and when.
+fn long_poll(sqs: &Client, queue_url: &str) -> JoinHandle<(Vec<Value>, Instant)> {
+    let (sqs, q) = (sqs.clone(), queue_url.to_owned());
+    tokio::spawn(async move {
+        let got = sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await;
+        (got, Instant::now())
+    })
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_receive_returns_when_a_message_is_sent() {
     let (_endpoint, sqs) = start().await;
     let q = sqs.create_queue("lp-send", json!({})).await;
-    let waiter = {
-        let (sqs, q) = (sqs.clone(), q.clone());
-        tokio::spawn(async move {
-            let got = sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await;
-            (got, Instant::now())
-        })
-    };
+    let waiter = long_poll(&sqs, &q);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!waiter.is_finished(), "returned before anything was sent");
     let sent = Instant::now();
@@ -79,13 +83,7 @@ async fn a_waiting_receive_wakes_when_a_visibility_timeout_ends() {
         .await;
     sqs.send(&q, "retry me").await;
     assert_eq!(sqs.receive_now(&q, 1).await.len(), 1);
-    let waiter = {
-        let (sqs, q) = (sqs.clone(), q.clone());
-        tokio::spawn(async move {
-            let got = sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await;
-            (got, Instant::now())
-        })
-    };
+    let waiter = long_poll(&sqs, &q);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiter.is_finished());
     // Past the visibility timeout, well before the wait's end.
@@ -108,17 +106,15 @@ async fn a_waiting_receive_wakes_when_a_delay_ends() {
         .create_queue("lp-delay", json!({"DelaySeconds": "5"}))
         .await;
     sqs.send(&q, "delayed").await;
-    let waiter = {
-        let (sqs, q) = (sqs.clone(), q.clone());
-        tokio::spawn(async move { sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await })
-    };
+    let waiter = long_poll(&sqs, &q);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiter.is_finished());
     endpoint.advance(Duration::from_secs(5));
     let got = tokio::time::timeout(Duration::from_secs(5), waiter)
         .await
         .expect("the long poll did not wake when the delay ended")
-        .unwrap();
+        .unwrap()
+        .0;
     assert_eq!(bodies(&got), ["delayed"]);
 }
 
@@ -217,13 +213,7 @@ async fn a_waiting_fifo_receive_wakes_when_its_group_is_unlocked() {
     sqs.send_fifo(&q, "next", "g", "2").await;
     let head = sqs.receive_now(&q, 1).await;
     assert_eq!(bodies(&head), ["head"]);
-    let waiter = {
-        let (sqs, q) = (sqs.clone(), q.clone());
-        tokio::spawn(async move {
-            let got = sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await;
-            (got, Instant::now())
-        })
-    };
+    let waiter = long_poll(&sqs, &q);
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!waiter.is_finished(), "the group is locked");
     // Deleting the head unlocks the group: the next message may be received now.
