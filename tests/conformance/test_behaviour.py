@@ -288,3 +288,18 @@ def test_query_list_queues_pagination(query, make_queue):
             break
     assert pages == 2
     assert sorted(seen) == sorted(urls)
+
+
+@pytest.mark.aws_only
+def test_queue_url_of_another_account_is_not_this_queue(sqs, make_queue):
+    name = unique_name()
+    url = make_queue(name)
+    account = url.rstrip("/").split("/")[-2]
+    other = "999999999999" if account != "999999999999" else "111111111111"
+    foreign = url.replace(f"/{account}/", f"/{other}/")
+    with pytest.raises(ClientError) as exc:
+        sqs.send_message(QueueUrl=foreign, MessageBody="x")
+    assert_sqs_error(exc, "QueueDoesNotExist")
+    with pytest.raises(ClientError) as exc:
+        sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=other)
+    assert_sqs_error(exc, "QueueDoesNotExist")

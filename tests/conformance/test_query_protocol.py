@@ -365,3 +365,18 @@ def test_fifo_over_query(query):
     missing = query("SendMessage", {"QueueUrl": url, "MessageBody": "no group"})
     assert missing.status == 400 and missing.error_code == "MissingParameter", missing
     query("DeleteQueue", {"QueueUrl": url})
+
+
+def test_body_with_carriage_returns_and_markup_survives_xml(query):
+    # XML parsers turn a literal CR or CRLF into LF; the body must come back exactly,
+    # so CR has to be escaped (&#xD;) in the XML answer.
+    _, url = _create(query)
+    body = "line1\r\nline2\rline3\n]]> <tag attr=\"v\"> & ' \t end"
+    s = query("SendMessage", {"QueueUrl": url, "MessageBody": body})
+    assert s.status == 200, s
+    assert s.text_of("SendMessageResult/MD5OfMessageBody") == md5_of_body(body)
+    r = query("ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": "1"})
+    assert r.status == 200, r
+    assert r.text_of("ReceiveMessageResult/Message/Body") == body
+    assert r.text_of("ReceiveMessageResult/Message/MD5OfBody") == md5_of_body(body)
+    query("DeleteQueue", {"QueueUrl": url})
