@@ -3,6 +3,7 @@
 //! the admin routes.
 
 mod admin;
+mod concurrency;
 mod delay_retention;
 mod dlq;
 mod durability;

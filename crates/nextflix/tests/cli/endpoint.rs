@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -415,7 +415,93 @@ fn sigterm_stops_it_gracefully() {
     panic!("no 'endpoint stopped' in the log: {seen:#?}");
 }
 
-// ---- The crash test ------------------------------------------------------------
+// ---- The crash tests -----------------------------------------------------------
+
+/// A seed from the clock, printed so that a failure can be replayed.
+fn seeded(test: &str) -> (u64, Rng) {
+    let seed = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    eprintln!("{test} seed {seed}");
+    (seed, Rng(seed | 1))
+}
+
+/// An endpoint process on a fixed port and state dir, killed and restarted at will.
+struct Crashable {
+    _dir: tempfile::TempDir,
+    state: PathBuf,
+    log: PathBuf,
+    port: u16,
+    url: String,
+    http: reqwest::Client,
+    child: Child,
+}
+
+impl Crashable {
+    async fn start() -> Crashable {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let log = dir.path().join("endpoint.log");
+        let port = free_port();
+        let http = reqwest::Client::new();
+        let child = start_on(&http, port, &state, &log).await;
+        Crashable {
+            _dir: dir,
+            state,
+            log,
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            http,
+            child,
+        }
+    }
+
+    /// SIGKILL, then a new process on the same port and state.
+    async fn kill_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.child = start_on(&self.http, self.port, &self.state, &self.log).await;
+    }
+
+    /// SIGTERM (which must exit 0), then a new process on the same port and state.
+    async fn terminate_and_restart(&mut self) {
+        let term = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(term.success());
+        let status = self.child.wait().unwrap();
+        assert!(status.success(), "SIGTERM: {status}");
+        self.child = start_on(&self.http, self.port, &self.state, &self.log).await;
+    }
+
+    /// Every message of `queue`, whatever its state, through the admin peek.
+    async fn peek(&self, queue: &str) -> Vec<Value> {
+        let peeked: Value = self
+            .http
+            .get(format!(
+                "{}/_nextflix/sqs/queues/{queue}/messages?limit=10000",
+                self.url
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let messages = peeked["messages"].as_array().unwrap().clone();
+        assert!(messages.len() < 10_000, "the peek may have cut the list");
+        messages
+    }
+}
+
+impl Drop for Crashable {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
 /// What the clients know for sure about each message body.
 #[derive(Default)]
@@ -617,20 +703,10 @@ async fn client_loop(
 async fn acknowledged_writes_survive_sigkill() {
     const WORKERS: usize = 4;
     const KILLS: usize = 4;
-    let seed = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    eprintln!("crash test seed {seed}");
-    let mut rng = Rng(seed | 1);
-    let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state");
-    let log = dir.path().join("endpoint.log");
-    let port = free_port();
-    let url = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let (seed, mut rng) = seeded("crash test");
+    let mut server = Crashable::start().await;
+    let (url, http) = (server.url.clone(), server.http.clone());
     let started = Instant::now();
-    let mut child = start_on(&http, port, &state, &log).await;
     let queue = call(&http, &url, "CreateQueue", json!({"QueueName": "crash"}))
         .await
         .expect("queue created")["QueueUrl"]
@@ -657,9 +733,7 @@ async fn acknowledged_writes_survive_sigkill() {
     for _ in 0..KILLS {
         tokio::time::sleep(Duration::from_millis(600 + rng.below(1400))).await;
         generation.fetch_add(1, Ordering::AcqRel);
-        child.kill().unwrap();
-        child.wait().unwrap();
-        child = start_on(&http, port, &state, &log).await;
+        server.kill_and_restart().await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     stop.store(true, Ordering::Release);
@@ -667,31 +741,18 @@ async fn acknowledged_writes_survive_sigkill() {
         w.await.unwrap();
     }
 
-    // A graceful restart: messages in flight come back visible.
-    let term = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(term.success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "SIGTERM: {status}");
-    let mut child = start_on(&http, port, &state, &log).await;
-
-    let peeked: Value = http
-        .get(format!(
-            "{url}/_nextflix/sqs/queues/crash/messages?limit=10000"
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let peeked: BTreeSet<String> = peeked["messages"]
-        .as_array()
-        .unwrap()
+    // A graceful restart, then every stored message: the peek lists them all,
+    // receives get the visible ones (what was in flight at the stop may stay
+    // hidden until its visibility timeout ends).
+    server.terminate_and_restart().await;
+    let peeked = server.peek("crash").await;
+    let body_of = |m: &Value| m["body"].as_str().unwrap().to_owned();
+    let present: BTreeSet<String> = peeked.iter().map(body_of).collect();
+    assert_eq!(present.len(), peeked.len(), "a body is stored twice");
+    let hidden: BTreeSet<String> = peeked
         .iter()
-        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .filter(|m| m["state"] != "visible")
+        .map(body_of)
         .collect();
     let mut drained = Vec::new();
     loop {
@@ -713,12 +774,12 @@ async fn acknowledged_writes_survive_sigkill() {
                 .map(|m| m["Body"].as_str().unwrap().to_owned()),
         );
     }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
+    let received: BTreeSet<String> = drained.iter().cloned().collect();
+    assert_eq!(received.len(), drained.len(), "a message came back twice");
+    let visible: BTreeSet<String> = present.difference(&hidden).cloned().collect();
+    assert_eq!(received, visible, "receives and the peek disagree");
 
-    let present: BTreeSet<String> = drained.iter().cloned().collect();
-    assert_eq!(present.len(), drained.len(), "a message came back twice");
-    assert_eq!(present, peeked, "receives and the peek disagree");
     let ledger = ledger.lock().unwrap();
     eprintln!(
         "crash test: {} sends tried, {} acknowledged, {} deletes tried, {} acknowledged, {} left, {:?}",
@@ -800,4 +861,165 @@ async fn sigterm_does_not_wait_out_long_polls() {
         answer.is_some_and(|a| a.get("Messages").is_none()),
         "the poll got no empty answer"
     );
+}
+
+/// Sends `bodies` to a FIFO group as one request (a batch if more than one), the
+/// deduplication id being the body, retrying the same request until it is
+/// acknowledged (as a producer does when it cannot tell whether a send happened).
+/// Returns each body's MessageId as acknowledged.
+async fn send_fifo_until_acked(
+    http: &reqwest::Client,
+    url: &str,
+    queue: &str,
+    group: &str,
+    bodies: &[String],
+) -> Vec<(String, String)> {
+    loop {
+        let answer = if let [body] = bodies {
+            call(
+                http,
+                url,
+                "SendMessage",
+                json!({"QueueUrl": queue, "MessageBody": body, "MessageGroupId": group,
+                       "MessageDeduplicationId": body}),
+            )
+            .await
+            .map(|a| vec![(body.clone(), a["MessageId"].as_str().unwrap().to_owned())])
+        } else {
+            let entries: Vec<Value> = bodies
+                .iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    json!({"Id": format!("e{i}"), "MessageBody": b, "MessageGroupId": group,
+                           "MessageDeduplicationId": b})
+                })
+                .collect();
+            call(
+                http,
+                url,
+                "SendMessageBatch",
+                json!({"QueueUrl": queue, "Entries": entries}),
+            )
+            .await
+            .map(|a| {
+                assert_eq!(a["Failed"], json!([]), "{a}");
+                a["Successful"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|ok| {
+                        let i: usize = ok["Id"].as_str().unwrap()[1..].parse().unwrap();
+                        (
+                            bodies[i].clone(),
+                            ok["MessageId"].as_str().unwrap().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+        };
+        match answer {
+            Some(ids) => return ids,
+            None => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+/// FIFO under SIGKILL: producers retry unacknowledged sends with the same
+/// deduplication ids across restarts. Afterwards no body exists as two messages,
+/// each group is in send order, and nothing acknowledged is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifo_sends_retried_across_sigkill_are_stored_once_in_order() {
+    const PRODUCERS: usize = 3;
+    const KILLS: usize = 3;
+    let (seed, mut rng) = seeded("FIFO crash test");
+    let mut server = Crashable::start().await;
+    let (url, http) = (server.url.clone(), server.http.clone());
+    let queue = call(
+        &http,
+        &url,
+        "CreateQueue",
+        json!({"QueueName": "crash.fifo", "Attributes": {"FifoQueue": "true"}}),
+    )
+    .await
+    .expect("queue created")["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (url, queue, stop) = (url.clone(), queue.clone(), stop.clone());
+            let mut rng = Rng(rng.next() | 1);
+            tokio::spawn(async move {
+                let http = reqwest::Client::builder()
+                    .timeout(Duration::from_secs(5))
+                    .build()
+                    .unwrap();
+                let group = format!("g{p}");
+                let mut acked: Vec<(String, String)> = Vec::new();
+                let mut next = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let count = 1 + rng.below(10) as usize;
+                    let bodies: Vec<String> = (next..next + count)
+                        .map(|i| format!("{group}-{i:05}"))
+                        .collect();
+                    next += count;
+                    acked.extend(send_fifo_until_acked(&http, &url, &queue, &group, &bodies).await);
+                }
+                acked
+            })
+        })
+        .collect();
+    for _ in 0..KILLS {
+        tokio::time::sleep(Duration::from_millis(600 + rng.below(1200))).await;
+        server.kill_and_restart().await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, Ordering::Release);
+    let mut acked: HashMap<String, String> = HashMap::new();
+    for p in producers {
+        for (body, id) in p.await.unwrap() {
+            assert!(
+                acked.insert(body.clone(), id).is_none(),
+                "{body} acknowledged twice"
+            );
+        }
+    }
+
+    let messages = server.peek("crash.fifo").await;
+    drop(server);
+    let mut by_group: HashMap<String, Vec<String>> = HashMap::new();
+    let mut stored: HashMap<String, String> = HashMap::new();
+    for m in &messages {
+        let body = m["body"].as_str().unwrap().to_owned();
+        let id = m["message_id"].as_str().unwrap().to_owned();
+        assert!(
+            stored.insert(body.clone(), id).is_none(),
+            "{body} is stored twice (seed {seed})"
+        );
+        by_group
+            .entry(m["message_group_id"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(body);
+    }
+    eprintln!(
+        "FIFO crash test: {} acknowledged, {} stored",
+        acked.len(),
+        stored.len()
+    );
+    for (body, id) in &acked {
+        assert_eq!(
+            stored.get(body),
+            Some(id),
+            "{body}: acknowledged as {id}, stored as {:?} (seed {seed})",
+            stored.get(body)
+        );
+    }
+    for (group, bodies) in by_group {
+        let mut sorted = bodies.clone();
+        sorted.sort();
+        assert_eq!(bodies, sorted, "group {group} out of order (seed {seed})");
+    }
+    assert!(acked.len() > 100, "too little load to mean anything");
 }
