@@ -397,14 +397,17 @@ pub fn ok(action: &str, xmlns: &str, result: &Value, request_id: &str) -> Respon
     let mut out = String::with_capacity(512);
     out.push_str("<?xml version=\"1.0\"?>");
     out.push_str(&format!("<{action}Response xmlns=\"{xmlns}\">"));
-    if let Value::Object(fields) = result
-        && !fields.is_empty()
-    {
-        out.push_str(&format!("<{action}Result>"));
-        write_fields(action, fields, &mut out);
-        out.push_str(&format!("</{action}Result>"));
-    } else if !matches!(result, Value::Object(_)) {
-        out.push_str(&format!("<{action}Result/>"));
+    match result {
+        Value::Object(fields) if !fields.is_empty() => {
+            out.push_str(&format!("<{action}Result>"));
+            write_fields(action, fields, &mut out);
+            out.push_str(&format!("</{action}Result>"));
+        }
+        // An action with an output shape answers an empty Result element.
+        _ if !crate::sqs::model::NO_OUTPUT.contains(&action) => {
+            out.push_str(&format!("<{action}Result/>"));
+        }
+        _ => {}
     }
     out.push_str("<ResponseMetadata>");
     element(&mut out, "RequestId", request_id);

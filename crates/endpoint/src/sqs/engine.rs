@@ -174,7 +174,7 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 /// message is an item of its queue.
 impl Sqs {
     /// The engine over `store`, with everything `loaded` from it restored. Messages
-    /// that were in flight come back visible.
+    /// that were in flight stay hidden until their visibility timeout ends.
     pub fn new(account_id: String, clock: Clock, store: Store, loaded: Loaded) -> Sqs {
         let now = clock.now_ms();
         let mut queues = BTreeMap::new();
@@ -209,10 +209,11 @@ impl Sqs {
                 tracing::error!(owner, seq, "skipping an unreadable message");
                 continue;
             };
-            let mut state: MessageState = state
+            // A message in flight at the crash stays hidden until its timeout (if
+            // its receive reached the disk; else it is visible again).
+            let state: MessageState = state
                 .and_then(|s| postcard::from_bytes(&s).ok())
                 .unwrap_or_default();
-            state.invisible_until_ms = 0;
             queue.lock().messages.insert(seq, record, state, now);
             restored += 1;
         }

@@ -99,7 +99,7 @@ impl ErrorKind {
         use ErrorKind::*;
         match self {
             PurgeQueueInProgress | OverLimit | InvalidSecurity | AccessDenied => 403,
-            InvalidAddress | ResourceNotFoundException => 404,
+            InvalidAddress | ResourceNotFoundException | ReceiptHandleIsInvalid => 404,
             InternalError => 500,
             RequestEntityTooLarge => 413,
             _ => 400,

@@ -304,6 +304,19 @@ pub const ACTIONS: [&str; 23] = [
     "CancelMessageMoveTask",
 ];
 
+/// The actions whose answer has no output shape (no `<ActionResult>` element).
+pub const NO_OUTPUT: [&str; 9] = [
+    "DeleteQueue",
+    "SetQueueAttributes",
+    "PurgeQueue",
+    "DeleteMessage",
+    "ChangeMessageVisibility",
+    "TagQueue",
+    "UntagQueue",
+    "AddPermission",
+    "RemovePermission",
+];
+
 impl Request {
     /// Decodes an action's input from its JSON form (the Query protocol first
     /// reshapes its form parameters into the same JSON).

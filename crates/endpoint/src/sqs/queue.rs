@@ -160,17 +160,20 @@ impl Messages {
         state: MessageState,
         now: u64,
     ) -> bool {
+        // A restored message that was in flight stays hidden until its timeout.
         let phase = if record.visible_from_ms > now {
             Phase::Delayed(record.visible_from_ms)
+        } else if state.invisible_until_ms > now {
+            Phase::InFlight(state.invisible_until_ms, state.last_nonce)
         } else {
             Phase::Visible
         };
-        if let Some(group) = record.group_id.as_ref().filter(|_| self.fifo) {
-            self.groups
-                .entry(group.clone())
-                .or_default()
-                .order
-                .push_back(seq);
+        if let Some(group_id) = record.group_id.as_ref().filter(|_| self.fifo) {
+            let group = self.groups.entry(group_id.clone()).or_default();
+            group.order.push_back(seq);
+            if matches!(phase, Phase::InFlight(..)) {
+                group.in_flight += 1;
+            }
         }
         self.expiry.insert((record.sent_ms, seq));
         match phase {
@@ -178,7 +181,11 @@ impl Messages {
                 self.delayed += 1;
                 self.timers.insert((until, seq));
             }
-            _ => {
+            Phase::InFlight(until, _) => {
+                self.in_flight += 1;
+                self.timers.insert((until, seq));
+            }
+            Phase::Visible => {
                 self.visible.insert(seq);
             }
         }

@@ -275,3 +275,58 @@ async fn a_move_task_may_name_its_destination() {
     assert_eq!(bodies(&sqs.receive_now(&elsewhere, 10).await), ["x"]);
     assert!(sqs.receive_now(&source, 10).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_move_task_sends_each_dead_letter_back_to_its_own_source() {
+    let (_endpoint, sqs) = start().await;
+    let (first, _, dlq, dlq_arn) = source_and_dlq(&sqs, "two").await;
+    let second = sqs
+        .create_queue("two-second", json!({"RedrivePolicy": redrive(&dlq_arn, 2)}))
+        .await;
+    sqs.send(&first, "from first").await;
+    sqs.send(&second, "from second").await;
+    for q in [&first, &second] {
+        for _ in 0..3 {
+            touch(&sqs, q).await;
+        }
+    }
+    assert_eq!(sqs.count(&dlq, "ApproximateNumberOfMessages").await, 2);
+    sqs.ok("StartMessageMoveTask", json!({"SourceArn": dlq_arn}))
+        .await;
+    let task = wait_for_task(&sqs, &dlq_arn).await;
+    assert_eq!(task["Status"], "COMPLETED", "{task}");
+    assert_eq!(bodies(&sqs.receive_now(&first, 10).await), ["from first"]);
+    assert_eq!(bodies(&sqs.receive_now(&second, 10).await), ["from second"]);
+}
+
+#[tokio::test]
+async fn a_move_task_to_a_deleted_source_fails_and_keeps_the_messages() {
+    let (_endpoint, sqs) = start().await;
+    let (source, _, dlq, dlq_arn) = source_and_dlq(&sqs, "orphan").await;
+    let other = sqs
+        .create_queue(
+            "orphan-other",
+            json!({"RedrivePolicy": redrive(&dlq_arn, 2)}),
+        )
+        .await;
+    sqs.send(&source, "orphaned").await;
+    for _ in 0..3 {
+        touch(&sqs, &source).await;
+    }
+    sqs.ok("DeleteQueue", json!({"QueueUrl": source})).await;
+    // `other` keeps the DLQ a DLQ.
+    let _ = other;
+    sqs.ok("StartMessageMoveTask", json!({"SourceArn": dlq_arn}))
+        .await;
+    let task = wait_for_task(&sqs, &dlq_arn).await;
+    assert_eq!(task["Status"], "FAILED", "{task}");
+    assert!(task["FailureReason"].as_str().is_some(), "{task}");
+    assert_eq!(bodies(&sqs.receive_now(&dlq, 10).await), ["orphaned"]);
+    let e = sqs
+        .err(
+            "CancelMessageMoveTask",
+            json!({"TaskHandle": "no-such-task"}),
+        )
+        .await;
+    assert_eq!(e.kind, "ResourceNotFoundException");
+}

@@ -10,6 +10,8 @@ mod durability;
 mod errors;
 mod fifo;
 mod long_poll;
+mod messages;
 mod protocols;
+mod queues;
 mod support;
 mod visibility;

@@ -117,7 +117,7 @@ async fn visibility_changes_on_bad_receipts_get_aws_errors() {
     let e = sqs
         .err("ChangeMessageVisibility", change(&q, "garbage", 10))
         .await;
-    assert_eq!((e.status, e.kind.as_str()), (400, "ReceiptHandleIsInvalid"));
+    assert_eq!((e.status, e.kind.as_str()), (404, "ReceiptHandleIsInvalid"));
     assert_eq!(
         e.query_error.as_deref(),
         Some("ReceiptHandleIsInvalid;Sender")
