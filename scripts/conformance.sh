@@ -13,11 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_venv boto3 awscli "moto[server]"
-if ! python -c 'import pytest' >/dev/null 2>&1; then
-  log "pip install pytest"
-  pip install -q --disable-pip-version-check pytest
-fi
+ensure_venv boto3 awscli "moto[server]" pytest
 
 if [ -z "${SQS_ENDPOINT_URL:-}" ] && [ "${CONFORMANCE_PEER:-}" != "moto" ] && [ -z "${NEXTFLIX_BIN:-}" ]; then
   ensure_cargo
