@@ -303,19 +303,17 @@ async fn a_move_task_sends_each_dead_letter_back_to_its_own_source() {
 async fn a_move_task_to_a_deleted_source_fails_and_keeps_the_messages() {
     let (_endpoint, sqs) = start().await;
     let (source, _, dlq, dlq_arn) = source_and_dlq(&sqs, "orphan").await;
-    let other = sqs
-        .create_queue(
-            "orphan-other",
-            json!({"RedrivePolicy": redrive(&dlq_arn, 2)}),
-        )
-        .await;
+    // A second source keeps the DLQ a DLQ once the first is gone.
+    sqs.create_queue(
+        "orphan-other",
+        json!({"RedrivePolicy": redrive(&dlq_arn, 2)}),
+    )
+    .await;
     sqs.send(&source, "orphaned").await;
     for _ in 0..3 {
         touch(&sqs, &source).await;
     }
     sqs.ok("DeleteQueue", json!({"QueueUrl": source})).await;
-    // `other` keeps the DLQ a DLQ.
-    let _ = other;
     sqs.ok("StartMessageMoveTask", json!({"SourceArn": dlq_arn}))
         .await;
     let task = wait_for_task(&sqs, &dlq_arn).await;
