@@ -46,10 +46,26 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "nextflix_only: needs the nextflix endpoint itself (admin routes, restarts)"
     )
+    config.addinivalue_line(
+        "markers", "once: about timing or the raw wire; run over one SDK protocol only"
+    )
 
 
 def pytest_collection_modifyitems(config, items):
-    """Against moto, tests marked aws_only are expected to fail (moto deviates from AWS)."""
+    """Tests marked `once` (their subject is timing or a raw wire, not the SDK protocol)
+    run over the first protocol only. Against moto, tests marked aws_only are expected
+    failures (moto deviates from AWS)."""
+    keep, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        protocol = callspec.params.get("sqs") if callspec else None
+        if protocol is not None and protocol != PROTOCOLS[0] and item.get_closest_marker("once"):
+            dropped.append(item)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
     if os.environ.get("CONFORMANCE_PEER") != "moto" or os.environ.get("SQS_ENDPOINT_URL"):
         return
     for item in items:
@@ -217,9 +233,22 @@ def make_client(endpoint_url, **config):
     )
 
 
-@pytest.fixture(scope="session")
-def sqs(endpoint):
-    return make_client(endpoint)
+# The SDK wire protocols the boto3-driven tests run over: JSON 1.0 (today's boto3 and
+# CLI) and Query (form-encoded, XML answers: older SDKs), through botocore either way.
+PROTOCOLS = [p.strip() for p in os.environ.get("SQS_PROTOCOLS", "json,query").split(",") if p.strip()]
+
+
+@pytest.fixture(scope="session", params=PROTOCOLS)
+def sqs(request, endpoint):
+    """A botocore SQS client over one of the PROTOCOLS."""
+    if request.param == "query":
+        from query_client import make_query_client
+
+        client = make_query_client(endpoint)
+    else:
+        client = make_client(endpoint)
+    client.protocol_name = request.param
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -363,13 +392,24 @@ def query_code(json_type):
     return code or json_type
 
 
+def _is_xml_error(exc_info):
+    exc = exc_info.value if hasattr(exc_info, "value") else exc_info
+    headers = exc.response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    return "xml" in headers.get("content-type", "")
+
+
 def assert_sqs_error(exc_info, json_type, status=None):
-    """Asserts a modeled SQS error over the JSON protocol: the __type and, where the
-    model gives one, the Query code that x-amzn-query-error carries."""
+    """Asserts a modeled SQS error. Over JSON: the __type and, where the model gives one,
+    the Query code that x-amzn-query-error carries. Over Query: the <Code>."""
     code, default_status = SQS_ERRORS[json_type]
     got_code, got_type, got_status = error_of(exc_info)
     want_status = status if status is not None else default_status
     assert got_status != 500, f"server error: {exc_info.value}"
+    if _is_xml_error(exc_info):
+        want = code or json_type
+        assert got_code == want, f"expected <Code>{want}</Code>, got {got_code!r} ({exc_info.value})"
+        assert got_status == want_status, f"expected HTTP {want_status}, got {got_status} ({exc_info.value})"
+        return
     if code is None:
         # botocore: Code is the __type name, or the header's code if one was sent.
         assert json_type in (got_code, got_type), (

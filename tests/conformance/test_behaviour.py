@@ -74,6 +74,7 @@ def test_change_visibility_batch_entry_out_of_range(sqs, queue):
     assert [(f["Id"], f["SenderFault"], f["Code"]) for f in resp["Failed"]] == [("big", True, "InvalidParameterValue")]
 
 
+@pytest.mark.once
 def test_concurrent_producers_and_consumers(sqs, make_queue, endpoint):
     url = make_queue(VisibilityTimeout=30)
     producers, per_producer = 4, 25
@@ -131,6 +132,7 @@ def test_concurrent_producers_and_consumers(sqs, make_queue, endpoint):
     assert a == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_abandoned_long_poll_does_not_swallow_a_message(sqs, make_queue, endpoint):
     url = make_queue(VisibilityTimeout=30)
@@ -150,6 +152,7 @@ def test_abandoned_long_poll_does_not_swallow_a_message(sqs, make_queue, endpoin
     assert [m["Body"] for m in got] == ["for a live consumer"], "the message went to a poller that had gone away"
 
 
+@pytest.mark.once
 def test_query_list_dead_letter_source_queues_shape(sqs, make_queue, query):
     dlq = make_queue()
     src = make_queue(RedrivePolicy=json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq), "maxReceiveCount": 2}))
@@ -159,6 +162,7 @@ def test_query_list_dead_letter_source_queues_shape(sqs, make_queue, query):
     assert [e.text for e in r.findall("ListDeadLetterSourceQueuesResult/QueueUrl")] == [src]
 
 
+@pytest.mark.once
 def test_query_more_error_codes(query, make_queue, sqs):
     name = unique_name()
     url = make_queue(name, VisibilityTimeout=5)
@@ -174,6 +178,7 @@ def test_query_more_error_codes(query, make_queue, sqs):
     assert (r.status, r.error_code) == (400, "AWS.SimpleQueueService.EmptyBatchRequest"), r
 
 
+@pytest.mark.once
 def test_long_poll_returns_at_once_when_messages_are_there(sqs, make_queue):
     url = make_queue(VisibilityTimeout=30)
     for i in range(3):
@@ -186,6 +191,7 @@ def test_long_poll_returns_at_once_when_messages_are_there(sqs, make_queue):
     assert elapsed < 1.0, elapsed
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_long_poll_wakes_when_fifo_group_unlocks(sqs, make_queue):
     url = make_queue(fifo=True, VisibilityTimeout=30)
@@ -208,6 +214,7 @@ def test_long_poll_wakes_when_fifo_group_unlocks(sqs, make_queue):
     assert elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 def test_long_poll_wakes_on_change_visibility_to_zero(sqs, make_queue):
     url = make_queue(VisibilityTimeout=30)
     sqs.send_message(QueueUrl=url, MessageBody="give back")
@@ -228,6 +235,7 @@ def test_long_poll_wakes_on_change_visibility_to_zero(sqs, make_queue):
     assert elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_query_trace_header_and_system_attribute_md5(query, make_queue):
     from conftest import md5_of_attributes
@@ -271,6 +279,7 @@ def test_stale_receipt_handle_does_not_delete(sqs, make_queue):
     assert attrs(sqs, url, "ApproximateNumberOfMessagesNotVisible")["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+@pytest.mark.once
 def test_query_list_queues_pagination(query, make_queue):
     prefix = unique_name("qpg")
     urls = {make_queue(f"{prefix}-{i}") for i in range(3)}

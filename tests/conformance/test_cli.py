@@ -11,6 +11,8 @@ import pytest
 
 from conftest import REGION, md5_of_body, unique_name
 
+pytestmark = pytest.mark.once
+
 
 def _aws_exe():
     exe = shutil.which("aws")

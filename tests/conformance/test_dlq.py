@@ -199,6 +199,7 @@ def test_list_message_move_tasks_empty(sqs, make_queue):
     assert sqs.list_message_move_tasks(SourceArn=dlq_arn).get("Results", []) == []
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_cancel_running_message_move_task(sqs, make_queue):
     src, dlq, dlq_arn = _dead_letter(sqs, make_queue, count=10)

@@ -156,6 +156,7 @@ def test_fifo_invalid_message_group_id(sqs, fifo_queue, group):
     assert_invalid_parameter(exc)
 
 
+@pytest.mark.once
 def test_fifo_queue_delay(sqs, make_queue):
     url = make_queue(fifo=True, DelaySeconds=1)
     _send(sqs, url, "delayed", dedup="d")

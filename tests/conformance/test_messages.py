@@ -278,6 +278,7 @@ def test_receive_up_to_ten(sqs, queue):
 # ------------------------------------------------------------------ visibility
 
 
+@pytest.mark.once
 def test_message_comes_back_after_visibility_timeout(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="retry me")
     first = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1, WaitTimeSeconds=1)["Messages"][0]
@@ -294,6 +295,7 @@ def test_message_comes_back_after_visibility_timeout(sqs, queue):
     sqs.delete_message(QueueUrl=queue, ReceiptHandle=again["ReceiptHandle"])
 
 
+@pytest.mark.once
 def test_queue_visibility_timeout_applies(sqs, make_queue):
     url = make_queue(VisibilityTimeout=1)
     sqs.send_message(QueueUrl=url, MessageBody="q")
@@ -318,6 +320,7 @@ def test_change_visibility_to_zero(sqs, queue):
     assert again["MessageId"] == m["MessageId"]
 
 
+@pytest.mark.once
 def test_change_visibility_extends(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="ext")
     m = sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1, WaitTimeSeconds=1)["Messages"][0]
@@ -359,6 +362,7 @@ def test_delete_with_handle_from_other_queue(sqs, make_queue):
 # ------------------------------------------------------------------ delays
 
 
+@pytest.mark.once
 def test_per_message_delay(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="later", DelaySeconds=1)
     assert attrs(sqs, queue, "ApproximateNumberOfMessagesDelayed")["ApproximateNumberOfMessagesDelayed"] == "1"
@@ -368,6 +372,7 @@ def test_per_message_delay(sqs, queue):
     assert m["Body"] == "later"
 
 
+@pytest.mark.once
 def test_queue_delay(sqs, make_queue):
     url = make_queue(DelaySeconds=1)
     sqs.send_message(QueueUrl=url, MessageBody="queue-delayed")
@@ -389,6 +394,7 @@ def test_message_delay_overrides_queue_delay(sqs, make_queue):
 # ------------------------------------------------------------------ long polling
 
 
+@pytest.mark.once
 def test_long_poll_returns_soon_after_send(sqs, queue, endpoint):
     from conftest import make_client
 
@@ -408,6 +414,7 @@ def test_long_poll_returns_soon_after_send(sqs, queue, endpoint):
     assert 0.4 <= elapsed < 3.0, elapsed
 
 
+@pytest.mark.once
 def test_empty_long_poll_waits(sqs, queue):
     start = time.monotonic()
     resp = sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1)
@@ -416,6 +423,7 @@ def test_empty_long_poll_waits(sqs, queue):
     assert 0.9 <= elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 def test_queue_receive_wait_time_is_default(sqs, make_queue):
     url = make_queue(ReceiveMessageWaitTimeSeconds=1)
     start = time.monotonic()
@@ -425,6 +433,7 @@ def test_queue_receive_wait_time_is_default(sqs, make_queue):
     assert 0.9 <= elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 def test_short_poll_overrides_queue_wait(sqs, make_queue):
     url = make_queue(ReceiveMessageWaitTimeSeconds=5)
     start = time.monotonic()
@@ -432,6 +441,7 @@ def test_short_poll_overrides_queue_wait(sqs, make_queue):
     assert time.monotonic() - start < 0.8
 
 
+@pytest.mark.once
 def test_long_poll_wakes_on_visibility_expiry(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="again")
     sqs.receive_message(QueueUrl=queue, VisibilityTimeout=1, WaitTimeSeconds=1)["Messages"][0]
@@ -442,6 +452,7 @@ def test_long_poll_wakes_on_visibility_expiry(sqs, queue):
     assert elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 def test_long_poll_wakes_on_delay_expiry(sqs, queue):
     sqs.send_message(QueueUrl=queue, MessageBody="delayed", DelaySeconds=1)
     start = time.monotonic()
@@ -451,6 +462,7 @@ def test_long_poll_wakes_on_delay_expiry(sqs, queue):
     assert 0.8 <= elapsed < 2.5, elapsed
 
 
+@pytest.mark.once
 def test_competing_long_polls_get_one_each(sqs, make_queue, endpoint):
     from conftest import make_client
 

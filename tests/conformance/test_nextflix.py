@@ -12,6 +12,8 @@ import requests
 
 from conftest import attrs, make_client, queue_arn, receive_all, start_nextflix, unique_name
 
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture
 def nx(nextflix_only):

@@ -10,6 +10,8 @@ import requests
 
 from conftest import SQS_XMLNS, sign, local, md5_of_attributes, md5_of_body, query_code, unique_name
 
+pytestmark = pytest.mark.once
+
 
 def _create(query, name=None, **params):
     name = name or unique_name("qp")

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import HERE, REGION, attrs, unique_name
 
+pytestmark = pytest.mark.once
+
 SCRIPT = os.path.join(HERE, "tutorial_consumer.py")
 
 

@@ -9,6 +9,8 @@ import requests
 
 from conftest import sign, unique_name
 
+pytestmark = pytest.mark.once
+
 ACTIONS = [
     "AddPermission", "CancelMessageMoveTask", "ChangeMessageVisibility", "ChangeMessageVisibilityBatch",
     "CreateQueue", "DeleteMessage", "DeleteMessageBatch", "DeleteQueue", "GetQueueAttributes", "GetQueueUrl",
