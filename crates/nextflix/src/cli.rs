@@ -23,6 +23,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole system on this machine: endpoint, topology, catalog, web and services.
+    Up(crate::up::UpArgs),
     /// Run the movie catalog API (TMDB-form records: /discover, /search, /media, ...).
     Catalog(CatalogArgs),
     /// Run the AWS-compatible endpoint (SQS; JSON and Query protocols) that boto3, the AWS CLI and the SDKs talk to.
@@ -40,7 +42,7 @@ pub struct StateArgs {
 }
 
 impl StateArgs {
-    fn dir(&self) -> PathBuf {
+    pub fn dir(&self) -> PathBuf {
         self.state_dir
             .clone()
             .unwrap_or_else(nextflix_common::paths::default_state_dir)
@@ -74,6 +76,7 @@ pub struct CatalogArgs {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Up(args) => crate::up::run(args).await,
             Command::Catalog(args) => run_catalog(args).await,
             Command::Endpoint(args) => run_endpoint(args).await,
             Command::Web(args) => run_web(args).await,

@@ -3,6 +3,8 @@
 //! their own crates.
 
 mod cli;
+mod topology;
+mod up;
 
 use clap::Parser;
 

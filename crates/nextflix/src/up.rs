@@ -1,0 +1,262 @@
+//! `nextflix up`: the whole system in one process. Starts the embedded endpoint
+//! (unless `--aws`), applies the topology through the AWS SDK, starts the
+//! catalog, the web frontend and the four services, waits until every part
+//! answers its readiness check, prints the URLs, and on Ctrl-C stops them all,
+//! the event sources first.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use clap::Args;
+use nextflix_common::server::{self, ServerHandle};
+
+use crate::cli::StateArgs;
+use crate::topology::{self, Topology};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Without --aws, an embedded AWS-compatible endpoint (SQS, SNS, S3) \
+serves the topology; with --aws (or AWS_* settings pointing at AWS) the same topology is \
+created on AWS through the SDK with the standard credential chain. Everything that must survive \
+a restart lives under --state-dir."
+)]
+pub struct UpArgs {
+    /// Address of the web frontend.
+    #[arg(
+        long,
+        env = "WEB_BIND",
+        default_value = "127.0.0.1:3000",
+        value_name = "HOST:PORT"
+    )]
+    pub web_bind: String,
+
+    /// Address of the catalog API.
+    #[arg(
+        long,
+        env = "CATALOG_BIND",
+        default_value = "127.0.0.1:8080",
+        value_name = "HOST:PORT"
+    )]
+    pub catalog_bind: String,
+
+    /// Address of the embedded AWS-compatible endpoint.
+    #[arg(
+        long,
+        env = "ENDPOINT_BIND",
+        default_value = "127.0.0.1:4566",
+        value_name = "HOST:PORT"
+    )]
+    pub endpoint_bind: String,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+
+    /// Catalog data (data_movies.json, data_tv.json) [default: the built-in catalog].
+    #[arg(long, env = "CATALOG_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// A TOML file changing the topology's names and attributes.
+    #[arg(long, env = "NEXTFLIX_TOPOLOGY", value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+
+    /// Use real AWS (standard AWS configuration) instead of the embedded endpoint.
+    #[arg(long, env = "NEXTFLIX_AWS")]
+    pub aws: bool,
+
+    /// Keep web sessions in this Redis instead of the embedded store.
+    #[arg(long, env = "REDIS_URL", value_name = "URL")]
+    pub redis_url: Option<String>,
+
+    /// Base URL of the title images.
+    #[arg(
+        long,
+        env = "MOVIE_IMAGE_URL",
+        default_value = "https://image.tmdb.org/t/p/",
+        value_name = "URL"
+    )]
+    pub image_url: String,
+
+    /// Print the topology (TOML) that would be applied, and exit.
+    #[arg(long)]
+    pub print_topology: bool,
+}
+
+/// The credentials the parts use against the embedded endpoint (which accepts any).
+const LOCAL_KEY: (&str, &str) = ("nextflix", "nextflix-local-secret");
+
+async fn local_sdk_config(endpoint_url: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint_url)
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            LOCAL_KEY.0,
+            LOCAL_KEY.1,
+            None,
+            None,
+            "nextflix-up",
+        ))
+        .load()
+        .await
+}
+
+/// Waits until `url` answers 200, or fails after `limit`.
+async fn wait_ready(name: &str, url: &str, limit: Duration) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()?;
+    let started = Instant::now();
+    loop {
+        if let Ok(response) = client.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            started.elapsed() < limit,
+            "{name} is not ready at {url} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub async fn run(args: UpArgs) -> anyhow::Result<()> {
+    let topology = match &args.topology {
+        Some(path) => Topology::load(path)?,
+        None => Topology::default(),
+    };
+    if args.print_topology {
+        print!("{}", toml::to_string_pretty(&topology)?);
+        return Ok(());
+    }
+    let state_dir = args.state.dir();
+    let started = Instant::now();
+
+    // 1. The AWS side: the embedded endpoint, or real AWS.
+    let (endpoint, sdk, endpoint_url) = if args.aws {
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        (None, sdk, None)
+    } else {
+        let listener = server::bind(&args.endpoint_bind).await?;
+        let config = nextflix_endpoint::Config {
+            state_dir: Some(state_dir.clone()),
+            ..Default::default()
+        };
+        let endpoint = nextflix_endpoint::Endpoint::start(config, listener)
+            .await
+            .context("cannot start the endpoint")?;
+        let url = endpoint.url();
+        (Some(endpoint), local_sdk_config(&url).await, Some(url))
+    };
+
+    // 2. The topology.
+    let applied = topology::apply(&topology, &sdk)
+        .await
+        .context("cannot apply the topology")?;
+    tracing::info!(topic = %applied.topic_arn, changes = applied.changes, "topology applied");
+
+    // 3. The catalog.
+    let catalog_config = nextflix_catalog::Config {
+        data_dir: args.data_dir.clone(),
+        state_dir: state_dir.clone(),
+    };
+    let catalog_router =
+        nextflix_catalog::build(&catalog_config).context("cannot load the catalog")?;
+    let catalog = server::spawn(server::bind(&args.catalog_bind).await?, catalog_router)?;
+
+    // 4. The web frontend, publishing to the topic and storing in the bucket.
+    let web_config = nextflix_web::Config {
+        catalog_url: catalog.url(),
+        image_url: args.image_url.clone(),
+        aws_region: sdk.region().map(|r| r.as_ref().to_owned()),
+        aws_endpoint_url: endpoint_url.clone(),
+        aws_credentials: endpoint_url.as_ref().map(|_| nextflix_web::AwsCredentials {
+            access_key_id: LOCAL_KEY.0.to_owned(),
+            secret_access_key: LOCAL_KEY.1.to_owned(),
+        }),
+        s3_bucket: Some(applied.bucket.clone()),
+        sns_topic_arn: Some(applied.topic_arn.clone()),
+        redis_url: args.redis_url.clone(),
+        state_dir: Some(state_dir.clone()),
+        ..nextflix_web::Config::default()
+    };
+    let web = nextflix_web::spawn(web_config, server::bind(&args.web_bind).await?)
+        .await
+        .context("cannot start the web frontend")?;
+
+    // 5. Ready means ready: every part answers.
+    let limit = Duration::from_secs(30);
+    if let Some(endpoint) = &endpoint {
+        wait_ready(
+            "endpoint",
+            &format!("{}/_nextflix/ready", endpoint.url()),
+            limit,
+        )
+        .await?;
+    }
+    wait_ready("catalog", &format!("{}/ready", catalog.url()), limit).await?;
+    wait_ready("web", &format!("{}/ready", web.url()), limit).await?;
+
+    println!();
+    println!(
+        "  Nextflix is up ({:.1} s).",
+        started.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("  Web          {}", web.url());
+    println!("  Catalog API  {}", catalog.url());
+    match &endpoint {
+        Some(endpoint) => {
+            println!(
+                "  AWS endpoint {}   (AWS_ENDPOINT_URL; any credentials)",
+                endpoint.url()
+            );
+            println!("  Console      {}/_nextflix/sqs/queues", endpoint.url());
+        }
+        None => println!(
+            "  AWS          real AWS ({})",
+            sdk.region()
+                .map_or("default region".to_owned(), |r| r.to_string())
+        ),
+    }
+    println!("  Topic        {}", applied.topic_arn);
+    println!(
+        "  Queues       {} {}",
+        applied.events_queue_url,
+        applied
+            .service_queues
+            .values()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    println!("  Bucket       s3://{}", applied.bucket);
+    println!("  State        {}", state_dir.display());
+    println!();
+    println!("  Ctrl-C stops everything.");
+    println!();
+
+    nextflix_common::shutdown::signal().await;
+    stop_all(web, catalog, endpoint).await;
+    Ok(())
+}
+
+async fn stop_all(
+    web: ServerHandle,
+    catalog: ServerHandle,
+    endpoint: Option<nextflix_endpoint::Endpoint>,
+) {
+    if let Err(err) = web.shutdown().await {
+        tracing::warn!(%err, "web frontend stopped with an error");
+    }
+    if let Err(err) = catalog.shutdown().await {
+        tracing::warn!(%err, "catalog stopped with an error");
+    }
+    if let Some(endpoint) = endpoint
+        && let Err(err) = endpoint.shutdown().await
+    {
+        tracing::warn!(%err, "endpoint stopped with an error");
+    }
+    tracing::info!("all parts stopped");
+}
