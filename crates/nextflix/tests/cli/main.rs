@@ -3,4 +3,5 @@
 mod catalog;
 mod endpoint;
 mod support;
+mod up;
 mod web;

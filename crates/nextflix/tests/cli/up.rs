@@ -1,0 +1,284 @@
+//! `nextflix up` as a user runs it: the whole system on ephemeral ports, the
+//! event's path from the web to the topic, the queues and the bucket, a second
+//! run that changes nothing, and Ctrl-C stopping everything.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::nextflix;
+
+struct Up {
+    child: Child,
+    urls: BTreeMap<String, String>,
+    logs: mpsc::Receiver<String>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `nextflix up` on ephemeral ports and waits for the URLs it prints
+/// once every part is ready.
+fn start(state_dir: &std::path::Path) -> Up {
+    let mut child = nextflix()
+        .args(["--log-format", "json", "up"])
+        .args([
+            "--web-bind",
+            "127.0.0.1:0",
+            "--catalog-bind",
+            "127.0.0.1:0",
+            "--endpoint-bind",
+            "127.0.0.1:0",
+        ])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("REDIS_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, logs) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (url_tx, url_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut urls = BTreeMap::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["Web", url, ..] => {
+                    urls.insert("web".to_owned(), (*url).to_owned());
+                }
+                ["Catalog", "API", url, ..] => {
+                    urls.insert("catalog".to_owned(), (*url).to_owned());
+                }
+                ["AWS", "endpoint", url, ..] => {
+                    urls.insert("endpoint".to_owned(), (*url).to_owned());
+                }
+                ["Ctrl-C", ..] => {
+                    let _ = url_tx.send(urls.clone());
+                }
+                _ => {}
+            }
+        }
+    });
+    let urls = url_rx
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_else(|_| {
+            panic!(
+                "nextflix up did not print its URLs; logs: {:#?}",
+                logs.try_iter().collect::<Vec<_>>()
+            )
+        });
+    Up { child, urls, logs }
+}
+
+/// The `changes` field of the "topology applied" log line.
+fn topology_changes(logs: &mpsc::Receiver<String>) -> u64 {
+    for line in logs.try_iter() {
+        if let Ok(v) = serde_json::from_str::<Value>(&line)
+            && v["message"] == "topology applied"
+        {
+            return v["changes"].as_u64().unwrap_or(u64::MAX);
+        }
+    }
+    panic!("no 'topology applied' line logged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = start(dir.path());
+    let (web, catalog, endpoint) = (
+        up.urls["web"].clone(),
+        up.urls["catalog"].clone(),
+        up.urls["endpoint"].clone(),
+    );
+    assert!(
+        topology_changes(&up.logs) > 10,
+        "a first run creates the topology"
+    );
+
+    let http = reqwest::Client::new();
+    for ready in [
+        format!("{web}/ready"),
+        format!("{catalog}/ready"),
+        format!("{endpoint}/_nextflix/ready"),
+    ] {
+        assert_eq!(
+            http.get(&ready).send().await.unwrap().status(),
+            200,
+            "{ready}"
+        );
+    }
+
+    // A visitor opens a title's details: the MovieDetailsViewedEvent.
+    let titles: Value = http
+        .get(format!("{catalog}/discover?type=movie"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let media_id = titles[0]["id"].clone();
+    let page = http.get(format!("{web}/browse")).send().await.unwrap();
+    assert!(page.status().is_success());
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let response = http
+        .post(format!("{web}/api/analytics"))
+        .header("cookie", &cookie)
+        .json(&json!({"mediaId": media_id}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let event: Value = response.json().await.unwrap();
+    assert_eq!(event["mediaId"], media_id);
+    assert_eq!(
+        format!("session_id={}", event["sessionId"].as_str().unwrap()),
+        cookie
+    );
+
+    // SNS delivered it to every subscribed queue (the tutorial's queue and the four services').
+    let log: Value = http
+        .get(format!(
+            "{endpoint}/_nextflix/sns/deliveries?outcome=delivered"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut queues: Vec<String> = log["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["endpoint"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    queues.sort();
+    assert_eq!(
+        queues,
+        [
+            "netflix-events",
+            "recommendation",
+            "search",
+            "streaming",
+            "user"
+        ]
+    );
+    let denied: Value = http
+        .get(format!(
+            "{endpoint}/_nextflix/sns/deliveries?outcome=denied"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(denied["deliveries"], json!([]));
+    // The tutorial's queue holds the event in SNS's envelope.
+    let peek: Value = http
+        .get(format!(
+            "{endpoint}/_nextflix/sqs/queues/netflix-events/messages"
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let envelope: Value =
+        serde_json::from_str(peek["messages"][0]["body"].as_str().unwrap()).unwrap();
+    assert_eq!(envelope["Type"], "Notification");
+    let inner: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(inner, event);
+
+    // And the bucket holds it as <sessionId>/<activityId>.json.
+    let key = format!(
+        "{}/{}.json",
+        event["sessionId"].as_str().unwrap(),
+        event["activityId"].as_str().unwrap()
+    );
+    let object = http
+        .get(format!("{endpoint}/nextflix-events/{key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.status(), 200);
+    assert_eq!(object.headers()["content-type"], "application/json");
+    let stored: Value = object.json().await.unwrap();
+    assert_eq!(stored, event);
+
+    // Ctrl-C stops everything, cleanly.
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &up.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = up.child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+
+    // Again on the same state: nothing to change, and the event is still in the bucket.
+    let again = start(dir.path());
+    assert_eq!(topology_changes(&again.logs), 0);
+    let endpoint = again.urls["endpoint"].clone();
+    let object = http
+        .get(format!("{endpoint}/nextflix-events/{key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(object.status(), 200);
+}
+
+#[test]
+fn up_explains_itself_and_prints_its_topology() {
+    let (ok, out, _) = crate::support::run(&["up", "--help"]);
+    assert!(ok);
+    for flag in [
+        "--web-bind",
+        "--catalog-bind",
+        "--endpoint-bind",
+        "--state-dir",
+        "--topology",
+        "--aws",
+    ] {
+        assert!(out.contains(flag), "{flag} missing from --help");
+    }
+    let (ok, out, _) = crate::support::run(&["up", "--print-topology"]);
+    assert!(ok);
+    assert!(out.contains("netflix-events-topic"), "{out}");
+    assert!(out.contains("recommendation-dlq"), "{out}");
+}
