@@ -393,13 +393,8 @@ async fn the_aws_sdk_talks_to_the_binary() {
     );
 }
 
-#[test]
-fn sigterm_stops_it_gracefully() {
-    let state = tempfile::tempdir().unwrap();
-    let mut server = Server::start(
-        &["endpoint", "--state-dir", state.path().to_str().unwrap()],
-        &[],
-    );
+/// Waits for the process to exit after SIGTERM: exit 0 and "endpoint stopped".
+fn assert_graceful_stop(server: &mut Server) {
     let status = server.signal("TERM");
     assert!(status.success(), "{status}");
     let started = Instant::now();
@@ -413,6 +408,40 @@ fn sigterm_stops_it_gracefully() {
         }
     }
     panic!("no 'endpoint stopped' in the log: {seen:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_it_gracefully() {
+    let state = tempfile::tempdir().unwrap();
+    let mut server = Server::start(
+        &["endpoint", "--state-dir", state.path().to_str().unwrap()],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    call(
+        &http,
+        &server.url,
+        "CreateQueue",
+        json!({"QueueName": "before-stop"}),
+    )
+    .await
+    .expect("serving");
+    tokio::task::spawn_blocking(move || assert_graceful_stop(&mut server))
+        .await
+        .unwrap();
+}
+
+/// Known bug: the SIGTERM handler is installed only after "endpoint listening" is
+/// logged (`shutdown::signal()` is first polled after that), so a SIGTERM that
+/// comes right after the process says it is ready kills it with the default
+/// action (no graceful stop, exit by signal 15). Catalog and web share the pattern.
+#[test]
+#[ignore = "bug: SIGTERM right after the ready log line kills the process (handler installed too late)"]
+fn sigterm_right_after_the_ready_line_is_graceful() {
+    for _ in 0..20 {
+        let mut server = Server::start(&["endpoint", "--in-memory"], &[]);
+        assert_graceful_stop(&mut server);
+    }
 }
 
 // ---- The crash tests -----------------------------------------------------------
@@ -1022,4 +1051,70 @@ async fn fifo_sends_retried_across_sigkill_are_stored_once_in_order() {
         assert_eq!(bodies, sorted, "group {group} out of order (seed {seed})");
     }
     assert!(acked.len() > 100, "too little load to mean anything");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flags_set_the_account_the_clock_and_the_admin_routes() {
+    let server = Server::start(
+        &[
+            "endpoint",
+            "--in-memory",
+            "--virtual-clock",
+            "--account-id",
+            "123456789012",
+        ],
+        &[],
+    );
+    let http = reqwest::Client::new();
+    let url = &server.url;
+    let queue = call(&http, url, "CreateQueue", json!({"QueueName": "flagged"}))
+        .await
+        .expect("queue created")["QueueUrl"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(queue, format!("{url}/123456789012/flagged"));
+    let attributes = call(
+        &http,
+        url,
+        "GetQueueAttributes",
+        json!({"QueueUrl": queue, "AttributeNames": ["QueueArn"]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        attributes["Attributes"]["QueueArn"],
+        "arn:aws:sqs:us-east-1:123456789012:flagged"
+    );
+    call(
+        &http,
+        url,
+        "SendMessage",
+        json!({"QueueUrl": queue, "MessageBody": "in an hour", "DelaySeconds": 900}),
+    )
+    .await
+    .unwrap();
+    let receive = json!({"QueueUrl": queue});
+    let got = call(&http, url, "ReceiveMessage", receive.clone()).await;
+    assert!(got.unwrap().get("Messages").is_none(), "delayed");
+    let moved = http
+        .post(format!("{url}/_nextflix/clock/advance?seconds=900"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), 200);
+    let got = call(&http, url, "ReceiveMessage", receive).await.unwrap();
+    assert_eq!(got["Messages"][0]["Body"], "in an hour");
+
+    // --no-admin: the peek and the clock are gone, readiness stays.
+    let private = Server::start(&["endpoint", "--in-memory", "--no-admin"], &[]);
+    let get = |path: &str| http.get(format!("{}{path}", private.url)).send();
+    assert_eq!(get("/_nextflix/ready").await.unwrap().status(), 200);
+    assert_eq!(
+        get("/_nextflix/sqs/queues/flagged/messages")
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 }
