@@ -120,6 +120,8 @@ impl EndpointMetrics {
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// With `--auth`: the keys whose signatures are accepted.
+    pub auth: Option<sigv4::Keys>,
     pub sqs: Sqs,
     pub sns: Sns,
     pub s3: s3::S3,
@@ -128,8 +130,9 @@ pub struct AppState {
 }
 
 /// The router of an endpoint.
-pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool) -> Router {
+pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool, auth: Option<sigv4::Keys>) -> Router {
     let state = AppState {
+        auth,
         sqs,
         sns,
         s3,
@@ -196,6 +199,23 @@ async fn aws(
     let Ok(body) = axum::body::to_bytes(body, BODY_LIMIT).await else {
         return too_large(&headers, &request_id);
     };
+    if let Some(keys) = &app.auth {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let signed = sigv4::Signed {
+            method: method.as_str(),
+            path: uri.path(),
+            query: uri.query(),
+            headers: &headers,
+            body: &body,
+            now_ms,
+        };
+        if let Err(err) = keys.verify(&signed) {
+            tracing::debug!(code = err.code, "request refused: {}", err.message);
+            return auth_error(&err, &method, &uri, &headers, &request_id);
+        }
+    }
     let scope = sigv4::scope(&headers, uri.query());
     let base_url = base_url(&headers);
     let region = scope
@@ -333,6 +353,64 @@ async fn aws(
             handle_sns(&app, &ctx, wire, &action, input, &request_id, started).await
         }
     }
+}
+
+/// A refused signature, in the shape of the protocol the request used.
+fn auth_error(
+    err: &sigv4::AuthError,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    request_id: &str,
+) -> Response {
+    let service = sigv4::scope(headers, uri.query())
+        .map(|s| s.service)
+        .unwrap_or_default();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let has_action = uri.query().is_some_and(|q| q.contains("Action=")) || is_form(headers);
+    if service == "s3"
+        || (service.is_empty()
+            && target.is_empty()
+            && !has_action
+            && s3::looks_like_s3(method, uri.path(), headers))
+    {
+        return s3::S3Error::new(err.s3_code(), err.status, err.message.clone())
+            .render(request_id, *method == Method::HEAD);
+    }
+    if !target.is_empty() {
+        let namespace = if target.starts_with("SNS_") {
+            "sns"
+        } else {
+            "sqs"
+        };
+        let body = serde_json::json!({"__type": format!("com.amazonaws.{namespace}#{}", err.code), "message": err.message});
+        let mut response = (
+            StatusCode::from_u16(err.status).unwrap_or(StatusCode::FORBIDDEN),
+            body.to_string(),
+        )
+            .into_response();
+        let h = response.headers_mut();
+        h.insert(
+            "content-type",
+            axum::http::HeaderValue::from_static(json::CONTENT_TYPE),
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{};Sender", err.code)) {
+            h.insert("x-amzn-query-error", v);
+        }
+        if let Ok(v) = axum::http::HeaderValue::from_str(request_id) {
+            h.insert("x-amzn-requestid", v);
+        }
+        return response;
+    }
+    let xmlns = if service == "sns" {
+        query::SNS_XMLNS
+    } else {
+        query::SQS_XMLNS
+    };
+    query::error(xmlns, err.status, err.code, true, &err.message, request_id)
 }
 
 /// A body over [`BODY_LIMIT`] (or one that broke off), refused in the shape of

@@ -43,6 +43,9 @@ pub struct Config {
     pub virtual_clock: bool,
     /// Serve the admin routes that read or change state (peek, clock).
     pub admin: bool,
+    /// Verify every request's SigV4 signature against these keys; `None` accepts
+    /// any credentials, as local emulators do.
+    pub auth: Option<protocol::sigv4::Keys>,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             account_id: "000000000000".to_owned(),
             virtual_clock: false,
             admin: true,
+            auth: None,
         }
     }
 }
@@ -112,7 +116,7 @@ impl Endpoint {
             .as_ref()
             .map(|d| d.join("endpoint").join("objects"));
         let s3 = s3::S3::new(sqs.clock().clone(), s3_store, s3_loaded, blob_dir)?;
-        let router = http::router(sqs.clone(), sns, s3, config.admin);
+        let router = http::router(sqs.clone(), sns, s3, config.admin, config.auth.clone());
         let server = server::spawn(listener, router)?;
         Ok(Endpoint {
             server,

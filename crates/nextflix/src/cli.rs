@@ -124,6 +124,19 @@ pub struct EndpointArgs {
     /// Turn off the admin routes that peek at messages or move the clock.
     #[arg(long, env = "ENDPOINT_NO_ADMIN")]
     pub no_admin: bool,
+
+    /// Verify every request's SigV4 signature (keys from --credentials, else this process's AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).
+    #[arg(long, env = "ENDPOINT_AUTH")]
+    pub auth: bool,
+
+    /// With --auth: a file of accepted keys, one `ACCESS_KEY SECRET` pair a line.
+    #[arg(
+        long,
+        env = "ENDPOINT_CREDENTIALS",
+        value_name = "FILE",
+        requires = "auth"
+    )]
+    pub credentials: Option<PathBuf>,
 }
 
 async fn run_endpoint(args: EndpointArgs) -> anyhow::Result<()> {
@@ -135,11 +148,39 @@ async fn run_endpoint(args: EndpointArgs) -> anyhow::Result<()> {
         args.account_id
     );
     let state_dir = (!args.in_memory).then(|| args.state.dir());
+    let auth = if !args.auth {
+        None
+    } else if let Some(file) = &args.credentials {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let keys = nextflix_endpoint::protocol::sigv4::Keys::parse(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        Some(keys)
+    } else {
+        let id = std::env::var("AWS_ACCESS_KEY_ID")
+            .ok()
+            .filter(|v| !v.is_empty());
+        let secret = std::env::var("AWS_SECRET_ACCESS_KEY")
+            .ok()
+            .filter(|v| !v.is_empty());
+        match (id, secret) {
+            (Some(id), Some(secret)) => Some(nextflix_endpoint::protocol::sigv4::Keys::new([(
+                id, secret,
+            )])),
+            _ => anyhow::bail!(
+                "--auth needs --credentials FILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ),
+        }
+    };
+    if let Some(keys) = &auth {
+        tracing::info!(keys = keys.len(), "verifying SigV4 signatures");
+    }
     let config = nextflix_endpoint::Config {
         state_dir: state_dir.clone(),
         account_id: args.account_id,
         virtual_clock: args.virtual_clock,
         admin: !args.no_admin,
+        auth,
     };
     let listener = server::bind(&args.bind).await?;
     let endpoint = nextflix_endpoint::Endpoint::start(config, listener)
