@@ -205,3 +205,48 @@ async fn fifo_deduplication_survives_a_restart() {
     assert_eq!(sqs.count(&q, "ApproximateNumberOfMessages").await, 1);
     endpoint.shutdown().await.unwrap();
 }
+
+/// A message in flight at a (graceful) restart stays hidden until its timeout:
+/// the receipt handed out before the restart still deletes it, and a long poll
+/// waiting after the restart wakes when the timeout ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_flight_messages_keep_their_receipts_and_timeouts_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let q = sqs
+        .create_queue("in-flight-restart", json!({"VisibilityTimeout": "10"}))
+        .await;
+    sqs.send(&q, "deleted after").await;
+    sqs.send(&q, "retried after").await;
+    let taken = sqs.receive_now(&q, 10).await;
+    assert_eq!(taken.len(), 2);
+    endpoint.shutdown().await.unwrap();
+
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let doomed = taken.iter().find(|m| body(m) == "deleted after").unwrap();
+    sqs.delete(&q, receipt(doomed)).await;
+    let waiter = {
+        let (sqs, q) = (sqs.clone(), q.clone());
+        tokio::spawn(async move { sqs.receive(&q, json!({"WaitTimeSeconds": 20})).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiter.is_finished(), "still in flight after the restart");
+    endpoint.advance(Duration::from_secs(11));
+    let got = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("the long poll did not wake when the restored timeout ended")
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(body(&got[0]), "retried after");
+    assert_eq!(
+        crate::support::attr_u64(&got[0], "ApproximateReceiveCount"),
+        2
+    );
+    assert!(
+        sqs.receive_now(&q, 10).await.is_empty(),
+        "the deleted one is gone"
+    );
+    endpoint.shutdown().await.unwrap();
+}
