@@ -32,7 +32,7 @@ pub async fn serve(
         .await
 }
 
-/// Serves until SIGINT or SIGTERM.
+/// Serves until SIGINT or SIGTERM (installed now, before serving starts).
 pub async fn run(listener: TcpListener, router: Router) -> io::Result<()> {
     serve(listener, router, crate::shutdown::signal()).await
 }

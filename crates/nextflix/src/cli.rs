@@ -187,8 +187,9 @@ async fn run_endpoint(args: EndpointArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the endpoint")?;
     let state = state_dir.map_or_else(|| "memory".to_owned(), |d| d.display().to_string());
+    let stop = nextflix_common::shutdown::signal();
     tracing::info!(url = %endpoint.url(), state = %state, "endpoint listening");
-    nextflix_common::shutdown::signal().await;
+    stop.await;
     endpoint.shutdown().await?;
     tracing::info!("endpoint stopped");
     Ok(())
@@ -202,8 +203,9 @@ async fn run_catalog(args: CatalogArgs) -> anyhow::Result<()> {
     let router = nextflix_catalog::build(&config).context("cannot load the catalog")?;
     let listener = server::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
+    let stop = nextflix_common::shutdown::signal();
     tracing::info!(url = %format!("http://{addr}"), state_dir = %config.state_dir.display(), "catalog listening");
-    server::run(listener, router).await?;
+    server::serve(listener, router, stop).await?;
     tracing::info!("catalog stopped");
     Ok(())
 }
@@ -295,8 +297,9 @@ async fn run_web(args: WebArgs) -> anyhow::Result<()> {
         .context("cannot start the web frontend")?;
     let listener = server::bind(&args.bind).await?;
     let addr = listener.local_addr()?;
+    let stop = nextflix_common::shutdown::signal();
     tracing::info!(url = %format!("http://{addr}"), "web frontend listening");
-    server::run(listener, router).await?;
+    server::serve(listener, router, stop).await?;
     tracing::info!("web frontend stopped");
     Ok(())
 }

@@ -132,6 +132,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     let state_dir = args.state.dir();
     let started = Instant::now();
+    // Installed first, so that Ctrl-C at any moment stops everything gracefully.
+    let stop = nextflix_common::shutdown::signal();
 
     // 1. The AWS side: the embedded endpoint, or real AWS.
     let (endpoint, sdk, endpoint_url) = if args.aws {
@@ -237,7 +239,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!("  Ctrl-C stops everything.");
     println!();
 
-    nextflix_common::shutdown::signal().await;
+    stop.await;
     stop_all(web, catalog, endpoint).await;
     Ok(())
 }

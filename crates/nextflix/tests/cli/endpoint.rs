@@ -431,12 +431,9 @@ async fn sigterm_stops_it_gracefully() {
         .unwrap();
 }
 
-/// Known bug: the SIGTERM handler is installed only after "endpoint listening" is
-/// logged (`shutdown::signal()` is first polled after that), so a SIGTERM that
-/// comes right after the process says it is ready kills it with the default
-/// action (no graceful stop, exit by signal 15). Catalog and web share the pattern.
+/// The SIGTERM handler is installed before "endpoint listening" is logged, so a
+/// SIGTERM right after the process says it is ready still stops it gracefully.
 #[test]
-#[ignore = "bug: SIGTERM right after the ready log line kills the process (handler installed too late)"]
 fn sigterm_right_after_the_ready_line_is_graceful() {
     for _ in 0..20 {
         let mut server = Server::start(&["endpoint", "--in-memory"], &[]);
