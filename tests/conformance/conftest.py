@@ -252,6 +252,12 @@ def sqs(request, endpoint):
 
 
 @pytest.fixture(scope="session")
+def sqs_json(endpoint):
+    """A plain boto3 client (JSON protocol), for setup and checks around other clients."""
+    return make_client(endpoint)
+
+
+@pytest.fixture(scope="session")
 def sqs_novalidate(endpoint):
     """A client that skips botocore's own parameter validation, so the server sees bad input."""
     return make_client(endpoint, parameter_validation=False)
@@ -330,6 +336,18 @@ def receive_all(sqs, url, expected, timeout=5.0, **kwargs):
         )
         got.extend(resp.get("Messages", []))
     return got
+
+
+def drain(sqs, url, **kwargs):
+    """Receives (keeping messages hidden) until a 1-second long poll comes back empty."""
+    kwargs.setdefault("VisibilityTimeout", 30)
+    got = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, **kwargs).get("Messages", [])
+        if not msgs:
+            return got
+        got.extend(msgs)
+        assert len(got) < 1000
 
 
 # --------------------------------------------------------------------------- errors

@@ -6,7 +6,7 @@ import time
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import assert_invalid_parameter, attrs, md5_of_body, receive_all
+from conftest import assert_invalid_parameter, attrs, drain, md5_of_body, receive_all
 
 
 def _send(sqs, url, body, group="g1", dedup=None, **kw):
@@ -87,7 +87,7 @@ def test_fifo_dedup_by_id(sqs, fifo_queue):
     # AWS accepts the duplicate and answers with the original MessageId and SequenceNumber.
     assert r1["MessageId"] == r2["MessageId"]
     assert r1["SequenceNumber"] == r2["SequenceNumber"]
-    got = receive_all(sqs, fifo_queue, 2, timeout=2)
+    got = drain(sqs, fifo_queue)
     assert [m["Body"] for m in got] == ["payload"]
     # Still deduplicated after the original is deleted (5-minute window).
     sqs.delete_message(QueueUrl=fifo_queue, ReceiptHandle=got[0]["ReceiptHandle"])
@@ -100,7 +100,7 @@ def test_fifo_content_based_dedup(sqs, make_queue):
     sqs.send_message(QueueUrl=url, MessageBody="same body", MessageGroupId="g")
     sqs.send_message(QueueUrl=url, MessageBody="same body", MessageGroupId="g")
     sqs.send_message(QueueUrl=url, MessageBody="other body", MessageGroupId="g")
-    got = receive_all(sqs, url, 3, timeout=2, MessageSystemAttributeNames=["MessageDeduplicationId"])
+    got = drain(sqs, url, MessageSystemAttributeNames=["MessageDeduplicationId"])
     assert [m["Body"] for m in got] == ["same body", "other body"]
     assert got[0]["Attributes"]["MessageDeduplicationId"] == hashlib.sha256(b"same body").hexdigest()
 
@@ -119,14 +119,14 @@ def test_fifo_dedup_scope_message_group(sqs, make_queue):
     _send(sqs, url, "in A", group="A", dedup="shared")
     _send(sqs, url, "in B", group="B", dedup="shared")
     _send(sqs, url, "in A again", group="A", dedup="shared")
-    got = receive_all(sqs, url, 3, timeout=2)
+    got = drain(sqs, url)
     assert sorted(m["Body"] for m in got) == ["in A", "in B"]
 
 
 def test_fifo_dedup_scope_queue(sqs, fifo_queue):
     _send(sqs, fifo_queue, "in A", group="A", dedup="shared")
     _send(sqs, fifo_queue, "in B", group="B", dedup="shared")
-    got = receive_all(sqs, fifo_queue, 2, timeout=2)
+    got = drain(sqs, fifo_queue)
     assert [m["Body"] for m in got] == ["in A"]
 
 

@@ -229,6 +229,7 @@ def test_large_message_within_default_limit(sqs, queue):
     assert m["Body"] == body
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_empty_body_is_rejected(sqs_novalidate, queue):
     with pytest.raises(ClientError) as exc:
@@ -245,6 +246,7 @@ def test_send_delay_out_of_range(sqs, queue):
 # ------------------------------------------------------------------ receive parameters
 
 
+@pytest.mark.once
 @pytest.mark.parametrize("count", [0, 11, -1])
 def test_max_number_of_messages_out_of_range(sqs_novalidate, queue, count):
     with pytest.raises(ClientError) as exc:
@@ -591,6 +593,7 @@ def test_batch_too_many_entries(sqs, queue):
     assert_sqs_error(exc, "TooManyEntriesInBatchRequest")
 
 
+@pytest.mark.once
 @pytest.mark.aws_only
 def test_batch_empty(sqs_novalidate, queue):
     for call in (
