@@ -221,3 +221,41 @@ def test_cancel_running_message_move_task(sqs, make_queue):
     left = int(attrs(sqs, dlq, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"])
     assert moved + left == 10
     assert left > 0
+
+
+@pytest.mark.aws_only
+@pytest.mark.parametrize("count", [0, 1001])
+def test_max_receive_count_out_of_range(sqs, make_queue, count):
+    dlq = make_queue()
+    src = make_queue()
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq), "maxReceiveCount": count})
+    with pytest.raises(ClientError) as exc:
+        sqs.set_queue_attributes(QueueUrl=src, Attributes={"RedrivePolicy": policy})
+    assert_invalid_parameter(exc, ("InvalidParameterValue", "InvalidAttributeValue"))
+
+
+@pytest.mark.aws_only
+def test_redrive_allow_policy_by_queue_enforced(sqs, make_queue):
+    allowed = make_queue()
+    dlq = make_queue(
+        RedriveAllowPolicy=json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn(sqs, allowed)]})
+    )
+    policy = json.dumps({"deadLetterTargetArn": queue_arn(sqs, dlq), "maxReceiveCount": 3})
+    sqs.set_queue_attributes(QueueUrl=allowed, Attributes={"RedrivePolicy": policy})
+    stranger = make_queue()
+    with pytest.raises(ClientError) as exc:
+        sqs.set_queue_attributes(QueueUrl=stranger, Attributes={"RedrivePolicy": policy})
+    assert_invalid_parameter(exc, ("InvalidParameterValue", "InvalidAttributeValue"))
+
+
+@pytest.mark.aws_only
+def test_redrive_allow_policy_malformed(sqs, make_queue):
+    url = make_queue()
+    for bad in [
+        json.dumps({"redrivePermission": "sometimes"}),
+        json.dumps({"redrivePermission": "byQueue"}),
+        json.dumps({"redrivePermission": "allowAll", "sourceQueueArns": ["arn:aws:sqs:us-east-1:000000000000:x"]}),
+    ]:
+        with pytest.raises(ClientError) as exc:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedriveAllowPolicy": bad})
+        assert_invalid_parameter(exc, ("InvalidParameterValue", "InvalidAttributeValue"))

@@ -204,3 +204,12 @@ def test_standard_queue_accepts_message_group_id(sqs, queue):
         "Messages"
     ][0]
     assert m["Attributes"]["MessageGroupId"] == "tenant-1"
+
+
+def test_fifo_batch_receive_keeps_order_per_group(sqs, fifo_queue):
+    for body, group in [("A1", "A"), ("B1", "B"), ("A2", "A"), ("B2", "B"), ("A3", "A")]:
+        _send(sqs, fifo_queue, body, group=group, dedup=body)
+    got = [m["Body"] for m in drain(sqs, fifo_queue)]
+    assert sorted(got) == ["A1", "A2", "A3", "B1", "B2"]
+    assert [b for b in got if b.startswith("A")] == ["A1", "A2", "A3"]
+    assert [b for b in got if b.startswith("B")] == ["B1", "B2"]

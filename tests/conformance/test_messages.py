@@ -727,3 +727,16 @@ def test_binary_attribute_base64_in_wire(json_call, sqs, queue):
     m = raw.json()["Messages"][0]
     assert base64.b64decode(m["MessageAttributes"]["b"]["BinaryValue"]) == b"\x00\xffxyz"
     assert m["MessageAttributes"]["b"]["DataType"] == "Binary"
+
+
+def test_send_message_batch_all_entries_failing_is_still_200(sqs, queue):
+    resp = sqs.send_message_batch(
+        QueueUrl=queue,
+        Entries=[
+            {"Id": "a", "MessageBody": "x", "DelaySeconds": 901},
+            {"Id": "b", "MessageBody": "y", "DelaySeconds": 901},
+        ],
+    )
+    assert resp.get("Successful", []) == []
+    assert sorted(f["Id"] for f in resp["Failed"]) == ["a", "b"]
+    assert resp["ResponseMetadata"]["HTTPStatusCode"] == 200

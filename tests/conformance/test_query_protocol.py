@@ -374,11 +374,23 @@ def test_body_with_carriage_returns_and_markup_survives_xml(query):
     # so CR has to be escaped (&#xD;) in the XML answer.
     _, url = _create(query)
     body = "line1\r\nline2\rline3\n]]> <tag attr=\"v\"> & ' \t end"
-    s = query("SendMessage", {"QueueUrl": url, "MessageBody": body})
+    attr = {"note": {"DataType": "String", "StringValue": "a\r\nb <&> \r"}}
+    s = query(
+        "SendMessage",
+        {
+            "QueueUrl": url,
+            "MessageBody": body,
+            "MessageAttribute.1.Name": "note",
+            "MessageAttribute.1.Value.DataType": "String",
+            "MessageAttribute.1.Value.StringValue": attr["note"]["StringValue"],
+        },
+    )
     assert s.status == 200, s
     assert s.text_of("SendMessageResult/MD5OfMessageBody") == md5_of_body(body)
-    r = query("ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": "1"})
+    assert s.text_of("SendMessageResult/MD5OfMessageAttributes") == md5_of_attributes(attr)
+    r = query("ReceiveMessage", {"QueueUrl": url, "WaitTimeSeconds": "1", "MessageAttributeName.1": "All"})
     assert r.status == 200, r
     assert r.text_of("ReceiveMessageResult/Message/Body") == body
+    assert r.text_of("ReceiveMessageResult/Message/MessageAttribute/Value/StringValue") == attr["note"]["StringValue"]
     assert r.text_of("ReceiveMessageResult/Message/MD5OfBody") == md5_of_body(body)
     query("DeleteQueue", {"QueueUrl": url})
