@@ -120,6 +120,8 @@ impl EndpointMetrics {
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
+    /// The console's history of queue counters.
+    pub console: Arc<crate::console::History>,
     /// With `--auth`: the keys whose signatures are accepted.
     pub auth: Option<sigv4::Keys>,
     pub sqs: Sqs,
@@ -130,8 +132,16 @@ pub struct AppState {
 }
 
 /// The router of an endpoint.
-pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool, auth: Option<sigv4::Keys>) -> Router {
+pub fn router(
+    sqs: Sqs,
+    sns: Sns,
+    s3: s3::S3,
+    admin: bool,
+    auth: Option<sigv4::Keys>,
+    console: Arc<crate::console::History>,
+) -> Router {
     let state = AppState {
+        console,
         auth,
         sqs,
         sns,
@@ -151,6 +161,7 @@ pub fn router(sqs: Sqs, sns: Sns, s3: s3::S3, admin: bool, auth: Option<sigv4::K
         .fallback(admin_not_found);
     Router::new()
         .nest(ADMIN_PREFIX, admin_routes)
+        .nest("/_console", crate::console::routes())
         .fallback(aws)
         .layer(DefaultBodyLimit::disable())
         .with_state(Arc::new(state))

@@ -13,6 +13,7 @@
 //! Time comes from a [`Clock`], real or virtual, so tests can move it.
 
 pub mod clock;
+pub mod console;
 pub mod http;
 pub mod protocol;
 pub mod s3;
@@ -111,12 +112,21 @@ impl Endpoint {
             log,
         );
         let (s3_store, s3_loaded, s3_closed) = open("s3").await?;
+        let history = std::sync::Arc::new(console::History::default());
+        tokio::spawn(console::run_sampler(sqs.downgrade(), history.clone()));
         let blob_dir = config
             .state_dir
             .as_ref()
             .map(|d| d.join("endpoint").join("objects"));
         let s3 = s3::S3::new(sqs.clock().clone(), s3_store, s3_loaded, blob_dir)?;
-        let router = http::router(sqs.clone(), sns, s3, config.admin, config.auth.clone());
+        let router = http::router(
+            sqs.clone(),
+            sns,
+            s3,
+            config.admin,
+            config.auth.clone(),
+            history,
+        );
         let server = server::spawn(listener, router)?;
         Ok(Endpoint {
             server,

@@ -72,11 +72,22 @@ pub struct Queue {
     /// Woken (one waiter per message) when messages become visible.
     visible: Notify,
     deleted: AtomicBool,
+    /// For the console's charts: messages in and out since start.
+    sent_total: AtomicU64,
+    removed_total: AtomicU64,
 }
 
 impl Queue {
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn count_in(&self, n: usize) {
+        self.sent_total.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    fn count_out(&self, n: usize) {
+        self.removed_total.fetch_add(n as u64, Ordering::Relaxed);
     }
 
     fn wake(&self, count: usize) {
@@ -108,6 +119,10 @@ pub struct QueueSummary {
     pub in_flight: usize,
     pub delayed: usize,
     pub oldest_sent_ms: Option<u64>,
+    /// Messages added since start (sent, delivered by SNS, moved in).
+    pub sent_total: u64,
+    /// Messages that left since start (deleted, moved out, expired, purged).
+    pub removed_total: u64,
 }
 
 /// A message as the admin peek shows it.
@@ -150,6 +165,16 @@ struct Inner {
     move_tasks: Mutex<Vec<Arc<Mutex<MoveTask>>>>,
     /// Set at shutdown: long polls return at once.
     closing: AtomicBool,
+}
+
+/// A weak handle on the engine, for background loops.
+#[derive(Clone)]
+pub struct WeakSqs(std::sync::Weak<Inner>);
+
+impl WeakSqs {
+    pub fn upgrade(&self) -> Option<Sqs> {
+        self.0.upgrade().map(|inner| Sqs { inner })
+    }
 }
 
 /// The SQS service of an endpoint; cheap to clone.
@@ -266,6 +291,8 @@ impl Sqs {
             }),
             visible: Notify::new(),
             deleted: AtomicBool::new(false),
+            sent_total: AtomicU64::new(0),
+            removed_total: AtomicU64::new(0),
         }
     }
 
@@ -285,6 +312,16 @@ impl Sqs {
             queue.visible.notify_waiters();
         }
         self.inner.reaper_wake.notify_one();
+    }
+
+    /// A handle that does not keep the engine (and its store) alive.
+    pub fn downgrade(&self) -> WeakSqs {
+        WeakSqs(Arc::downgrade(&self.inner))
+    }
+
+    /// Whether [`Sqs::close`] was called: background loops should end.
+    pub fn is_closing(&self) -> bool {
+        self.inner.closing.load(Ordering::Acquire)
     }
 
     pub fn account_id(&self) -> &str {
@@ -370,6 +407,7 @@ impl Sqs {
     fn advance(&self, queue: &Queue, state: &mut QueueState, now: u64) {
         let retention = u64::from(state.record.settings.message_retention_period) * MS;
         let (woke, expired) = state.messages.advance(now, retention);
+        queue.count_out(expired.len());
         let dedup_expired = state.messages.take_expired_dedup();
         if !expired.is_empty() || !dedup_expired.is_empty() {
             let messages = expired.iter().copied();
@@ -763,7 +801,8 @@ impl Sqs {
                 ));
             }
             state.last_purge_ms = Some(now);
-            state.messages.clear();
+            let purged = state.messages.clear();
+            queue.count_out(purged.len());
             self.inner
                 .store
                 .submit(vec![Op::ClearItems { owner: queue.id }])
@@ -935,6 +974,7 @@ impl Sqs {
                 key: seq,
                 record: encode(&record),
             });
+            queue.count_in(1);
             if state
                 .messages
                 .insert(seq, record, MessageState::default(), now)
@@ -1260,6 +1300,8 @@ impl Sqs {
         reason: &str,
     ) {
         let count = messages.len();
+        from.count_out(count);
+        to.count_in(count);
         let mut ops = Vec::with_capacity(count * 2);
         let mut state = to.lock();
         let mut woke = 0;
@@ -1393,6 +1435,7 @@ impl Sqs {
             Err(ReceiptProblem::Gone) | Err(ReceiptProblem::NotInFlight) => Ok(None),
             Ok(true) => {
                 state.messages.remove(receipt.seq);
+                queue.count_out(1);
                 if queue.fifo {
                     // The message's group may be unlocked now: wake a long poll.
                     queue.wake(1);
@@ -2066,6 +2109,8 @@ impl Sqs {
                     in_flight,
                     delayed,
                     oldest_sent_ms: state.messages.oldest_sent_ms(),
+                    sent_total: q.sent_total.load(Ordering::Relaxed),
+                    removed_total: q.removed_total.load(Ordering::Relaxed),
                 }
             })
             .collect()

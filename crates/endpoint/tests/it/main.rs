@@ -4,6 +4,7 @@
 
 mod admin;
 mod concurrency;
+mod console;
 mod delay_retention;
 mod dlq;
 mod durability;
