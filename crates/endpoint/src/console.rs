@@ -30,10 +30,13 @@ use crate::sqs::model::{MessageToSend, QueueUrlOnly, SendMessage};
 const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 const SAMPLES: usize = 120;
 
-/// Per queue: (time, messages in so far, messages out so far).
+/// One sample: (time, messages in so far, messages out so far).
+type Sample = (u64, u64, u64);
+
+/// Per queue, the last [`SAMPLES`] samples.
 #[derive(Debug, Default)]
 pub struct History {
-    samples: Mutex<HashMap<String, VecDeque<(u64, u64, u64)>>>,
+    samples: Mutex<HashMap<String, VecDeque<Sample>>>,
 }
 
 impl History {
