@@ -214,7 +214,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 "  AWS endpoint {}   (AWS_ENDPOINT_URL; any credentials)",
                 endpoint.url()
             );
-            println!("  Console      {}/_nextflix/sqs/queues", endpoint.url());
+            println!("  Console      {}/_console", endpoint.url());
         }
         None => println!(
             "  AWS          real AWS ({})",
