@@ -312,3 +312,40 @@ def test_queue_url_of_another_account_is_not_this_queue(sqs, make_queue):
     with pytest.raises(ClientError) as exc:
         sqs.get_queue_url(QueueName=name, QueueOwnerAWSAccountId=other)
     assert_sqs_error(exc, "QueueDoesNotExist")
+
+
+@pytest.mark.once
+def test_a_thousand_messages_through_batches(sqs, make_queue, endpoint):
+    url = make_queue(VisibilityTimeout=60)
+    total = 1000
+    start = time.monotonic()
+    for base in range(0, total, 10):
+        resp = sqs.send_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": f"bulk {base + i}"} for i in range(10)]
+        )
+        assert len(resp["Successful"]) == 10, resp.get("Failed")
+    assert attrs(sqs, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == str(total)
+    seen = []
+    lock = threading.Lock()
+
+    def consume():
+        c = make_client(endpoint)
+        while True:
+            msgs = c.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+            if not msgs:
+                return
+            with lock:
+                seen.extend(m["Body"] for m in msgs)
+            c.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
+            )
+
+    threads = [threading.Thread(target=consume) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - start
+    assert sorted(seen) == sorted(f"bulk {i}" for i in range(total))
+    assert attrs(sqs, url, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "0"
+    assert elapsed < 30, f"1000 messages took {elapsed:.1f} s"

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from conftest import attrs, make_client, queue_arn, receive_all, start_nextflix, unique_name
+from conftest import attrs, make_client, md5_of_attributes, queue_arn, receive_all, start_nextflix, unique_name
 
 pytestmark = pytest.mark.once
 
@@ -171,7 +171,14 @@ def test_state_survives_restart(target):
         url = c.create_queue(
             QueueName="durable", Attributes={"VisibilityTimeout": "600", "DelaySeconds": "0"}, tags={"k": "v"}
         )["QueueUrl"]
-        sent = [c.send_message(QueueUrl=url, MessageBody=f"keep {i}")["MessageId"] for i in range(3)]
+        attributes = {
+            "n": {"DataType": "Number", "StringValue": "42"},
+            "b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+        }
+        sent = [
+            c.send_message(QueueUrl=url, MessageBody=f"keep {i}", MessageAttributes=attributes)["MessageId"]
+            for i in range(3)
+        ]
         inflight = c.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"][0]
         c.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=600)
         furl = c.create_queue(QueueName="durable.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
@@ -190,15 +197,30 @@ def test_state_survives_restart(target):
         }
         check(counts == want, f"counters after restart {counts}, want {want} (in-flight/delayed state lost?)")
         check(c.list_queue_tags(QueueUrl=url).get("Tags") == {"k": "v"}, "tags lost")
-        got = receive_all(c, url, 3, timeout=2)
+        got = receive_all(
+            c, url, 3, timeout=2, MessageAttributeNames=["All"], AttributeNames=["ApproximateReceiveCount", "SentTimestamp"]
+        )
         ids = sorted(m["MessageId"] for m in got)
+        for m in got:
+            check(m["MD5OfMessageAttributes"] == md5_of_attributes(attributes), "message attributes changed across restart")
+            check(m["Attributes"]["ApproximateReceiveCount"] == "1", f"receive count {m['Attributes']}")
         want_ids = sorted(x for x in sent if x != inflight["MessageId"])
         check(ids == want_ids, f"visible messages after restart {ids}, want {want_ids} (the in-flight one must stay hidden)")
-        # The receipt handle issued before the restart still works.
+        # The receipt handle issued before the restart still works, and the message
+        # received before the restart keeps its receive count.
         try:
-            c.delete_message(QueueUrl=url, ReceiptHandle=inflight["ReceiptHandle"])
+            c.change_message_visibility(QueueUrl=url, ReceiptHandle=inflight["ReceiptHandle"], VisibilityTimeout=0)
         except Exception as err:  # noqa: BLE001
             problems.append(f"pre-restart receipt handle refused: {err}")
+        again = c.receive_message(QueueUrl=url, AttributeNames=["ApproximateReceiveCount"], WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        check(
+            [m["Attributes"]["ApproximateReceiveCount"] for m in again] == ["2"],
+            f"receive count after restart {[m['Attributes'] for m in again]}",
+        )
+        for m in again:
+            c.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         # FIFO: deduplication and sequence numbers carry over.
         dup = c.send_message(QueueUrl=furl, MessageBody="f1", MessageGroupId="g", MessageDeduplicationId="1")
         check(dup["MessageId"] == s1["MessageId"], "FIFO dedup window lost across restart")
@@ -248,3 +270,53 @@ def test_host_header_shapes_queue_url(nx, sqs, make_queue):
     sqs.send_message(QueueUrl=url, MessageBody="other host")
     got = receive_all(sqs, name, 1)
     assert [m["Body"] for m in got] == ["other host"]
+
+
+def test_messages_with_attributes_survive_restart(target):
+    """Every kind of message must come back after a restart, byte for byte."""
+    if not target.is_nextflix:
+        pytest.skip("needs the nextflix endpoint")
+    state = tempfile.mkdtemp(prefix="nextflix-durable-")
+    t = start_nextflix(state_dir=state)
+    cases = {
+        "plain": {},
+        "string": {"MessageAttributes": {"s": {"DataType": "String", "StringValue": "x"}}},
+        "number": {"MessageAttributes": {"n": {"DataType": "Number.int", "StringValue": "42"}}},
+        "binary": {"MessageAttributes": {"b": {"DataType": "Binary", "BinaryValue": b"\x00\x01"}}},
+        "trace": {
+            "MessageSystemAttributes": {
+                "AWSTraceHeader": {"DataType": "String", "StringValue": "Root=1-5759e988-bd862e3fe1be46a994272793"}
+            }
+        },
+        "fifo": {"MessageGroupId": "g", "MessageDeduplicationId": "d"},
+    }
+    lost = []
+    try:
+        c = make_client(t.url)
+        urls = {}
+        for kind, extra in cases.items():
+            if kind == "fifo":
+                urls[kind] = c.create_queue(QueueName="kinds.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+            else:
+                urls[kind] = c.create_queue(QueueName=f"kinds-{kind}")["QueueUrl"]
+            c.send_message(QueueUrl=urls[kind], MessageBody=f"body {kind}", **extra)
+        t.start_again()
+        c = make_client(t.url)
+        for kind, url in urls.items():
+            got = c.receive_message(
+                QueueUrl=url, MessageAttributeNames=["All"], MessageSystemAttributeNames=["All"]
+            ).get("Messages", [])
+            if [m["Body"] for m in got] != [f"body {kind}"]:
+                lost.append(kind)
+                continue
+            m = got[0]
+            want_attrs = cases[kind].get("MessageAttributes")
+            if want_attrs:
+                if m.get("MD5OfMessageAttributes") != md5_of_attributes(want_attrs):
+                    lost.append(f"{kind} (attributes changed)")
+            if kind == "trace" and m["Attributes"].get("AWSTraceHeader") != cases["trace"]["MessageSystemAttributes"]["AWSTraceHeader"]["StringValue"]:
+                lost.append("trace (AWSTraceHeader changed)")
+    finally:
+        t.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    assert not lost, f"messages lost or changed across a restart: {lost}"
