@@ -14,5 +14,6 @@ mod long_poll;
 mod messages;
 mod protocols;
 mod queues;
+mod sns;
 mod support;
 mod visibility;
