@@ -1318,6 +1318,11 @@ impl Sns {
             };
             match schedule.delay(attempt) {
                 Some(delay) => {
+                    // The moment of the retry is fixed before it is logged, so
+                    // whoever reads the log and moves a virtual clock cannot
+                    // push it later.
+                    let clock = self.inner.clock.clone();
+                    let due = clock.now_ms() + delay.as_millis() as u64;
                     self.inner.log.record(
                         &sub.topic_arn,
                         &sub.arn,
@@ -1330,10 +1335,7 @@ impl Sns {
                             delay.as_secs_f64()
                         ),
                     );
-                    let clock = self.inner.clock.clone();
-                    clock
-                        .sleep_until(clock.now_ms() + delay.as_millis() as u64)
-                        .await;
+                    clock.sleep_until(due).await;
                     attempt += 1;
                 }
                 None => {
