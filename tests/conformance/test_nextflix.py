@@ -320,3 +320,106 @@ def test_messages_with_attributes_survive_restart(target):
         t.stop()
         shutil.rmtree(state, ignore_errors=True)
     assert not lost, f"messages lost or changed across a restart: {lost}"
+
+
+def test_queue_configuration_survives_restart(target):
+    if not target.is_nextflix:
+        pytest.skip("needs the nextflix endpoint")
+    state = tempfile.mkdtemp(prefix="nextflix-durable-")
+    t = start_nextflix(state_dir=state)
+    changed = []
+    try:
+        c = make_client(t.url)
+        dlq = c.create_queue(QueueName="conf-dlq")["QueueUrl"]
+        dlq_arn = queue_arn(c, dlq)
+        src = c.create_queue(
+            QueueName="conf-src",
+            Attributes={
+                "VisibilityTimeout": "45",
+                "MessageRetentionPeriod": "7200",
+                "DelaySeconds": "0",
+                "MaximumMessageSize": "2048",
+                "ReceiveMessageWaitTimeSeconds": "3",
+                "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}),
+            },
+        )["QueueUrl"]
+        c.set_queue_attributes(
+            QueueUrl=dlq,
+            Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "byQueue", "sourceQueueArns": [queue_arn(c, src)]})},
+        )
+        c.add_permission(QueueUrl=src, Label="keep", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+        fifo = c.create_queue(
+            QueueName="conf.fifo",
+            Attributes={
+                "FifoQueue": "true",
+                "ContentBasedDeduplication": "true",
+                "DeduplicationScope": "messageGroup",
+                "FifoThroughputLimit": "perMessageGroupId",
+            },
+        )["QueueUrl"]
+        # A dead-lettered message, with its source.
+        c.send_message(QueueUrl=src, MessageBody="poison")
+        m = c.receive_message(QueueUrl=src, WaitTimeSeconds=1)["Messages"][0]
+        c.change_message_visibility(QueueUrl=src, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        c.receive_message(QueueUrl=src, WaitTimeSeconds=1)
+        before = {u: attrs(c, u) for u in (src, dlq, fifo)}
+        deleted = c.create_queue(QueueName="conf-deleted")["QueueUrl"]
+        c.delete_queue(QueueUrl=deleted)
+
+        t.start_again()
+        c = make_client(t.url)
+        after = {u: attrs(c, u) for u in (src, dlq, fifo)}
+        for u in (src, dlq, fifo):
+            for k, v in before[u].items():
+                if k.startswith("Approximate") or k == "LastModifiedTimestamp":
+                    continue
+                if k in ("Policy", "RedrivePolicy", "RedriveAllowPolicy"):
+                    same = json.loads(after[u].get(k, "null")) == json.loads(v)
+                else:
+                    same = after[u].get(k) == v
+                if not same:
+                    changed.append(f"{u.rsplit('/', 1)[1]} {k}: {v!r} -> {after[u].get(k)!r}")
+        if c.list_dead_letter_source_queues(QueueUrl=dlq).get("queueUrls") != [src]:
+            changed.append("ListDeadLetterSourceQueues lost the source")
+        got = c.receive_message(QueueUrl=dlq, MessageSystemAttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
+        if [x["Body"] for x in got] != ["poison"]:
+            changed.append(f"dead-lettered message after restart: {got}")
+        elif got[0]["Attributes"].get("DeadLetterQueueSourceArn") != queue_arn(c, src):
+            changed.append(f"DeadLetterQueueSourceArn after restart: {got[0]['Attributes']}")
+        urls = c.list_queues(QueueNamePrefix="conf-").get("QueueUrls", [])
+        if sorted(urls) != sorted([src, dlq]):
+            changed.append(f"queues after restart: {urls}")
+    finally:
+        t.stop()
+        shutil.rmtree(state, ignore_errors=True)
+    assert not changed, "\n".join(changed)
+
+
+def test_virtual_clock_dlq_retention_counts_from_first_send(vclock):
+    # Standard queues: "the expiration of a message is always based on its original
+    # enqueue timestamp"; moving to a dead-letter queue does not reset it.
+    _, c, advance = vclock
+    dlq = _vqueue(c, MessageRetentionPeriod=120)
+    src = _vqueue(
+        c,
+        VisibilityTimeout=50,
+        MessageRetentionPeriod=3600,
+        RedrivePolicy=json.dumps({"deadLetterTargetArn": queue_arn(c, dlq), "maxReceiveCount": 1}),
+    )
+    c.send_message(QueueUrl=src, MessageBody="old")
+    c.receive_message(QueueUrl=src)["Messages"][0]
+    advance(100)
+    assert c.receive_message(QueueUrl=src).get("Messages", []) == []  # moved now, at t=100 s
+    assert attrs(c, dlq, "ApproximateNumberOfMessages")["ApproximateNumberOfMessages"] == "1"
+    advance(30)  # t=130 s: past 120 s from the first send
+    assert c.receive_message(QueueUrl=dlq).get("Messages", []) == []
+
+
+def test_virtual_clock_in_flight_message_expires(vclock):
+    _, c, advance = vclock
+    url = _vqueue(c, MessageRetentionPeriod=60, VisibilityTimeout=600)
+    c.send_message(QueueUrl=url, MessageBody="in flight")
+    c.receive_message(QueueUrl=url)["Messages"][0]
+    advance(61)
+    a = attrs(c, url, "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+    assert a == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"}
