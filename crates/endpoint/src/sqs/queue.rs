@@ -20,8 +20,10 @@ pub struct MessageRecord {
     pub message_id: String,
     pub body: String,
     pub md5_of_body: String,
+    #[serde(with = "stored_attributes")]
     pub attributes: MessageAttributes,
     pub md5_of_attributes: Option<String>,
+    #[serde(with = "stored_attributes")]
     pub system_attributes: MessageAttributes,
     pub md5_of_system_attributes: Option<String>,
     /// When it was first sent (a redriven message keeps its original time).
@@ -34,6 +36,65 @@ pub struct MessageRecord {
     pub visible_from_ms: u64,
     /// The ARN of the queue a dead-lettered message came from.
     pub dead_letter_source: Option<String>,
+}
+
+/// Message attributes as stored: every field written, so that a compact,
+/// non-self-describing format (postcard) reads back what it wrote. (The wire
+/// type skips empty fields, which only self-describing formats can undo.)
+mod stored_attributes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::sqs::model::{MessageAttributeValue, MessageAttributes};
+
+    #[derive(Serialize, Deserialize)]
+    struct Stored {
+        data_type: String,
+        string_value: Option<String>,
+        binary_value: Option<String>,
+        string_list_values: Vec<String>,
+        binary_list_values: Vec<String>,
+    }
+
+    pub fn serialize<S: Serializer>(
+        attributes: &MessageAttributes,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        let stored: Vec<(&String, Stored)> = attributes
+            .iter()
+            .map(|(name, v)| {
+                (
+                    name,
+                    Stored {
+                        data_type: v.data_type.clone(),
+                        string_value: v.string_value.clone(),
+                        binary_value: v.binary_value.clone(),
+                        string_list_values: v.string_list_values.clone(),
+                        binary_list_values: v.binary_list_values.clone(),
+                    },
+                )
+            })
+            .collect();
+        stored.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<MessageAttributes, D::Error> {
+        let stored: Vec<(String, Stored)> = Vec::deserialize(d)?;
+        Ok(stored
+            .into_iter()
+            .map(|(name, v)| {
+                (
+                    name,
+                    MessageAttributeValue {
+                        data_type: v.data_type,
+                        string_value: v.string_value,
+                        binary_value: v.binary_value,
+                        string_list_values: v.string_list_values,
+                        binary_list_values: v.binary_list_values,
+                    },
+                )
+            })
+            .collect())
+    }
 }
 
 /// The mutable part of a message, as stored.
@@ -678,6 +739,45 @@ mod tests {
         assert!(t.received.is_empty());
         assert_eq!(t.dead_lettered.len(), 1);
         assert_eq!(m.check_receipt(1, nonce), Err(ReceiptProblem::Gone));
+    }
+}
+
+#[cfg(test)]
+mod storage {
+    use super::tests_support::*;
+    use super::*;
+    use crate::sqs::model::MessageAttributeValue;
+
+    #[test]
+    fn records_with_attributes_read_back_what_was_written() {
+        let mut r = record("a", 7, Some("g"));
+        r.attributes.insert(
+            "n".into(),
+            MessageAttributeValue {
+                data_type: "Number".into(),
+                string_value: Some("42".into()),
+                ..Default::default()
+            },
+        );
+        r.attributes.insert(
+            "b".into(),
+            MessageAttributeValue {
+                data_type: "Binary".into(),
+                binary_value: Some("AAE=".into()),
+                ..Default::default()
+            },
+        );
+        r.system_attributes.insert(
+            "AWSTraceHeader".into(),
+            MessageAttributeValue {
+                data_type: "String".into(),
+                string_value: Some("Root=1".into()),
+                ..Default::default()
+            },
+        );
+        let bytes = postcard::to_allocvec(&r).unwrap();
+        let back: MessageRecord = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, r);
     }
 }
 
