@@ -250,3 +250,115 @@ async fn in_flight_messages_keep_their_receipts_and_timeouts_across_a_restart() 
     );
     endpoint.shutdown().await.unwrap();
 }
+
+/// Topics, subscriptions, buckets and objects are as durable as queues: after a
+/// restart the topic still fans out, and every acknowledged object reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn topics_subscriptions_and_objects_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let sns = |action: &str, input: serde_json::Value| {
+        let http = sqs.http.clone();
+        let url = endpoint.url();
+        let action = action.to_owned();
+        async move {
+            let r = http
+                .post(format!("{url}/"))
+                .header("content-type", "application/x-amz-json-1.0")
+                .header("x-amz-target", format!("SNS_20100331.{action}"))
+                .body(input.to_string())
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{action}");
+            r.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    let topic = sns(
+        "CreateTopic",
+        json!({"Name": "kept", "Attributes": {"DisplayName": "Kept"}}),
+    )
+    .await["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let q = sqs.create_queue("kept-sub", json!({})).await;
+    let arn = sqs.attributes(&q).await["QueueArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let policy = json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sqs:SendMessage", "Resource": arn}]});
+    sqs.ok(
+        "SetQueueAttributes",
+        json!({"QueueUrl": q, "Attributes": {"Policy": policy.to_string()}}),
+    )
+    .await;
+    sns("Subscribe", json!({"TopicArn": topic, "Protocol": "sqs", "Endpoint": arn, "Attributes": {"RawMessageDelivery": "true"}})).await;
+    let http = sqs.http.clone();
+    assert!(
+        http.put(format!("{}/kept-bucket", endpoint.url()))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .is_success()
+    );
+    for i in 0..5 {
+        let r = http
+            .put(format!(
+                "{}/kept-bucket/dir/object-{i}.json",
+                endpoint.url()
+            ))
+            .header("content-type", "application/json")
+            .header("x-amz-meta-index", i.to_string())
+            .body(format!("{{\"i\":{i}}}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    endpoint.shutdown().await.unwrap();
+
+    let endpoint = start_on(dir.path()).await;
+    let sqs = Client::new(&endpoint.url());
+    let http = sqs.http.clone();
+    let attributes = {
+        let r = http
+            .post(format!("{}/", endpoint.url()))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", "SNS_20100331.GetTopicAttributes")
+            .body(json!({"TopicArn": topic}).to_string())
+            .send()
+            .await
+            .unwrap();
+        r.json::<serde_json::Value>().await.unwrap()
+    };
+    assert_eq!(attributes["Attributes"]["DisplayName"], "Kept");
+    assert_eq!(attributes["Attributes"]["SubscriptionsConfirmed"], "1");
+    let r = http
+        .post(format!("{}/", endpoint.url()))
+        .header("content-type", "application/x-amz-json-1.0")
+        .header("x-amz-target", "SNS_20100331.Publish")
+        .body(json!({"TopicArn": topic, "Message": "after the restart"}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let got = sqs.receive_now(&q, 1).await;
+    assert_eq!(body(&got[0]), "after the restart");
+    for i in 0..5 {
+        let r = http
+            .get(format!(
+                "{}/kept-bucket/dir/object-{i}.json",
+                endpoint.url()
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["x-amz-meta-index"], i.to_string().as_str());
+        assert_eq!(r.text().await.unwrap(), format!("{{\"i\":{i}}}"));
+    }
+    endpoint.shutdown().await.unwrap();
+}
