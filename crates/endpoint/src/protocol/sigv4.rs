@@ -140,29 +140,6 @@ fn uri_encode(s: &str, keep_slash: bool) -> String {
     out
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        // In a query string `+` is a space; SigV4 clients never send one raw.
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
     let mut mac =
         <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
@@ -218,7 +195,10 @@ impl Keys {
             .filter(|p| !p.is_empty())
             .map(|p| {
                 let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (percent_decode(k), percent_decode(v))
+                (
+                    super::percent_decode(k, true),
+                    super::percent_decode(v, true),
+                )
             })
             .collect();
         let q = |name: &str| {
@@ -330,7 +310,7 @@ impl Keys {
         let canonical_path = if scope.service == "s3" {
             req.path.to_owned()
         } else {
-            uri_encode(&percent_decode(req.path), true)
+            uri_encode(&super::percent_decode(req.path, false), true)
         };
         let mut pairs: Vec<(String, String)> = query_pairs
             .iter()

@@ -39,28 +39,6 @@ pub struct RestRequest {
     pub region: String,
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(v) = u8::from_str_radix(
-                std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
-                16,
-            )
-        {
-            out.push(v);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Percent-encodes a key for a URL path (slashes kept).
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -96,7 +74,7 @@ pub fn address(host: Option<&str>, path: &str) -> (Option<String>, Option<String
     let path = path.strip_prefix('/').unwrap_or(path);
     match virtual_bucket {
         Some(bucket) => {
-            let key = (!path.is_empty()).then(|| percent_decode(path));
+            let key = (!path.is_empty()).then(|| crate::protocol::percent_decode(path, false));
             (Some(bucket), key)
         }
         None => {
@@ -104,11 +82,12 @@ pub fn address(host: Option<&str>, path: &str) -> (Option<String>, Option<String
                 return (None, None);
             }
             match path.split_once('/') {
-                Some((bucket, key)) if !key.is_empty() => {
-                    (Some(percent_decode(bucket)), Some(percent_decode(key)))
-                }
-                Some((bucket, _)) => (Some(percent_decode(bucket)), None),
-                None => (Some(percent_decode(path)), None),
+                Some((bucket, key)) if !key.is_empty() => (
+                    Some(crate::protocol::percent_decode(bucket, false)),
+                    Some(crate::protocol::percent_decode(key, false)),
+                ),
+                Some((bucket, _)) => (Some(crate::protocol::percent_decode(bucket, false)), None),
+                None => (Some(crate::protocol::percent_decode(path, false)), None),
             }
         }
     }
@@ -706,7 +685,7 @@ async fn copy_object(
     headers: &HeaderMap,
     request_id: &str,
 ) -> S3Result<Response> {
-    let source = percent_decode(source.split('?').next().unwrap_or(source));
+    let source = crate::protocol::percent_decode(source.split('?').next().unwrap_or(source), false);
     let source = source.strip_prefix('/').unwrap_or(&source);
     let (src_bucket, src_key) = source
         .split_once('/')

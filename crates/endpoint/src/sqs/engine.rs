@@ -300,18 +300,22 @@ impl Sqs {
     /// new ones return at once: the endpoint is shutting down.
     pub fn close(&self) {
         self.inner.closing.store(true, Ordering::Release);
-        let queues: Vec<Arc<Queue>> = self
-            .inner
+        let queues: Vec<Arc<Queue>> = self.all_queues();
+        for queue in queues {
+            queue.visible.notify_waiters();
+        }
+        self.inner.reaper_wake.notify_one();
+    }
+
+    /// Every queue, in name order (a snapshot: the lock is not held).
+    fn all_queues(&self) -> Vec<Arc<Queue>> {
+        self.inner
             .queues
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .values()
             .cloned()
-            .collect();
-        for queue in queues {
-            queue.visible.notify_waiters();
-        }
-        self.inner.reaper_wake.notify_one();
+            .collect()
     }
 
     /// A handle that does not keep the engine (and its store) alive.
@@ -1686,14 +1690,7 @@ impl Sqs {
             }
         };
         let after = req.next_token.as_deref().and_then(decode_token);
-        let queues: Vec<Arc<Queue>> = self
-            .inner
-            .queues
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let queues: Vec<Arc<Queue>> = self.all_queues();
         let sources: Vec<String> = queues
             .iter()
             .filter(|q| after.as_ref().is_none_or(|a| q.name.as_str() > a.as_str()))
@@ -1843,14 +1840,7 @@ impl Sqs {
                 "The resource that you specified for the SourceArn parameter doesn't exist.",
             )
         })?;
-        let queues: Vec<Arc<Queue>> = self
-            .inner
-            .queues
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let queues: Vec<Arc<Queue>> = self.all_queues();
         let is_dlq = queues.iter().any(|q| {
             q.lock()
                 .record
@@ -2087,14 +2077,7 @@ impl Sqs {
     // ---- For the console and admin routes --------------------------------------
 
     pub fn summaries(&self) -> Vec<QueueSummary> {
-        let queues: Vec<Arc<Queue>> = self
-            .inner
-            .queues
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect();
+        let queues: Vec<Arc<Queue>> = self.all_queues();
         let now = self.now();
         queues
             .iter()
