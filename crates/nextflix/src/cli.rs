@@ -31,6 +31,8 @@ pub enum Command {
     Endpoint(EndpointArgs),
     /// Run the web frontend (pages /, /browse, /search; /api/discover, /api/analytics) on port 3000.
     Web(WebArgs),
+    /// Run one of the four event consumers (search, recommendation, streaming, user) on its SQS queue, with its HTTP API.
+    Service(ServiceArgs),
 }
 
 /// Flags every server subcommand has.
@@ -80,6 +82,7 @@ impl Cli {
             Command::Catalog(args) => run_catalog(args).await,
             Command::Endpoint(args) => run_endpoint(args).await,
             Command::Web(args) => run_web(args).await,
+            Command::Service(args) => run_service(args).await,
         }
     }
 }
@@ -301,5 +304,124 @@ async fn run_web(args: WebArgs) -> anyhow::Result<()> {
     tracing::info!(url = %format!("http://{addr}"), "web frontend listening");
     server::serve(listener, router, stop).await?;
     tracing::info!("web frontend stopped");
+    Ok(())
+}
+
+/// The four consumers, as `nextflix service` names them.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ServiceKind {
+    /// Views per title: the popularity that ranks search results (GET /popular, /popularity?ids=).
+    Search,
+    /// "Because you watched" rows and trending titles (GET /recommendations?sessionId=, /trending).
+    Recommendation,
+    /// Pre-warms the titles likely to be played next (GET /warm).
+    Streaming,
+    /// Each session's viewing history (GET /history?sessionId=).
+    User,
+}
+
+impl From<ServiceKind> for nextflix_services::Kind {
+    fn from(kind: ServiceKind) -> Self {
+        match kind {
+            ServiceKind::Search => nextflix_services::Kind::Search,
+            ServiceKind::Recommendation => nextflix_services::Kind::Recommendation,
+            ServiceKind::Streaming => nextflix_services::Kind::Streaming,
+            ServiceKind::User => nextflix_services::Kind::User,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Consumes the service's SQS queue (long polling, batches of 10, DeleteMessageBatch after \
+the work succeeded) and accepts the MovieDetailsViewedEvent as an SNS notification, a raw delivery or a \
+message sent straight to SQS; a message that cannot be processed is left on the queue (its redrive policy \
+moves it to the dead-letter queue). State: STATE_DIR/services/KIND.json. Routes: GET /recommendations?sessionId=&limit= \
+/trending?limit=&window=SECONDS (recommendation), /history?sessionId=&limit= (user), /popular?limit= \
+/popularity?ids=ID,ID (search), /warm?limit= (streaming); all: /ready (503 until the queue answered), /status, \
+/metrics. AWS settings come from the standard AWS chain (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...); without \
+AWS_ENDPOINT_URL, a queue URL that is not on amazonaws.com is also the endpoint."
+)]
+pub struct ServiceArgs {
+    /// Which service.
+    #[arg(value_enum)]
+    pub kind: ServiceKind,
+
+    /// Address to listen on [default: 127.0.0.1:8101 search, 8102 recommendation, 8103 streaming, 8104 user].
+    #[arg(long, env = "SERVICE_BIND", value_name = "HOST:PORT")]
+    pub bind: Option<String>,
+
+    /// The service's SQS queue [default: http://127.0.0.1:4566/000000000000/KIND].
+    #[arg(long, env = "SERVICE_QUEUE_URL", value_name = "URL")]
+    pub queue_url: Option<String>,
+
+    /// Base URL of the movie catalog API (titles and genres of the viewed titles).
+    #[arg(
+        long,
+        env = "MOVIE_CATALOG_SERVICE",
+        default_value = "http://127.0.0.1:8080",
+        value_name = "URL"
+    )]
+    pub catalog_url: String,
+
+    /// Concurrent consumers competing on the queue.
+    #[arg(long, env = "SERVICE_WORKERS", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=64), value_name = "N")]
+    pub workers: u16,
+
+    /// AWS region [default: the standard AWS chain, else us-east-1].
+    #[arg(long, env = "AWS_REGION", value_name = "REGION")]
+    pub aws_region: Option<String>,
+
+    /// Endpoint for the SQS client, e.g. http://127.0.0.1:4566 [default: from a local queue URL, else AWS itself].
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub aws_endpoint_url: Option<String>,
+
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// `scheme://host[:port]` of a queue URL that is not AWS's own, to use as the endpoint.
+fn local_endpoint(queue_url: &str) -> Option<String> {
+    let (scheme, rest) = queue_url.split_once("://")?;
+    let authority = rest.split('/').next().filter(|a| !a.is_empty())?;
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+    (!host.ends_with(".amazonaws.com") && !host.ends_with(".amazonaws.com.cn"))
+        .then(|| format!("{scheme}://{authority}"))
+}
+
+async fn run_service(args: ServiceArgs) -> anyhow::Result<()> {
+    let kind = nextflix_services::Kind::from(args.kind);
+    let queue_url = args
+        .queue_url
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| format!("http://127.0.0.1:4566/000000000000/{kind}"));
+    let endpoint_url = args
+        .aws_endpoint_url
+        .filter(|u| !u.trim().is_empty())
+        .or_else(|| local_endpoint(&queue_url));
+    let config = nextflix_services::ServiceConfig {
+        kind,
+        queue_url,
+        catalog_url: args.catalog_url,
+        state_dir: args.state.dir(),
+        workers: usize::from(args.workers),
+        aws: nextflix_services::AwsSettings {
+            endpoint_url,
+            region: args.aws_region,
+            credentials: None,
+        },
+    };
+    let bind = args
+        .bind
+        .unwrap_or_else(|| format!("127.0.0.1:{}", kind.default_port()));
+    let listener = server::bind(&bind).await?;
+    let stop = nextflix_common::shutdown::signal();
+    let service = nextflix_services::spawn(config, listener)
+        .await
+        .with_context(|| format!("cannot start the {kind} service"))?;
+    tracing::info!(url = %service.url(), service = %kind, "service listening");
+    stop.await;
+    service.shutdown().await?;
+    tracing::info!(service = %kind, "service stopped");
     Ok(())
 }

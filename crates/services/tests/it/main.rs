@@ -1,0 +1,1 @@
+//! Integration tests of the services (filled in below).
