@@ -3,9 +3,6 @@
 //! their own crates.
 
 mod cli;
-
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 mod topology;
 mod up;
 

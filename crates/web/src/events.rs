@@ -12,6 +12,9 @@ use std::time::Duration;
 use aws_config::meta::region::RegionProviderChain;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::{
+    RequestChecksumCalculation, ResponseChecksumValidation, StalledStreamProtectionConfig,
+};
 use aws_sdk_s3::primitives::ByteStream;
 use serde::Serialize;
 use serde_json::Value;
@@ -177,9 +180,14 @@ async fn sdk_config(config: &Config) -> SdkConfig {
     )
     .or_default_provider()
     .or_else(Region::from_static("us-east-1"));
+    // An event is a few hundred bytes: no stalled-stream watchdog, and checksums only
+    // where the API requires them (S3 would otherwise add a CRC trailer to each put).
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(region)
-        .timeout_config(timeouts);
+        .timeout_config(timeouts)
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+        .response_checksum_validation(ResponseChecksumValidation::WhenRequired);
     if let Some(endpoint) = non_empty(&config.aws_endpoint_url) {
         loader = loader.endpoint_url(endpoint);
     }
