@@ -1,0 +1,108 @@
+//! A service stopped half-way loses nothing, and its state survives a restart.
+
+use std::collections::HashMap;
+
+use nextflix_services::Kind;
+use serde_json::{Value, json};
+
+use crate::support::{Env, event, wait_for};
+
+async fn total_views(env: &Env, url: &str) -> u64 {
+    let (_, body) = env.get(&format!("{url}/popular?limit=100")).await;
+    body["items"]
+        .as_array()
+        .map(|items| items.iter().filter_map(|i| i["views"].as_u64()).sum())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_stopped_half_way_loses_nothing() {
+    let env = Env::start().await;
+    let queue = env.queue("search", 2, 10).await;
+    let state = env.dir.path().join("state");
+    let media = [100001, 100002, 100003, 200001];
+    let mut expected: HashMap<String, u64> = HashMap::new();
+    for i in 0..40 {
+        let id = media[i % media.len()];
+        *expected.entry(id.to_string()).or_default() += 1;
+        env.send(&queue, &event(&format!("viewer-{i}"), json!(id)).1)
+            .await;
+    }
+    let mut config = env.config(Kind::Search, &queue, &state);
+    config.workers = 4;
+    let first = crate::support::spawn(config.clone()).await;
+    let first_url = first.url();
+    wait_for(20, "some events processed", async || {
+        (total_views(&env, &first_url).await > 0).then_some(())
+    })
+    .await;
+    first.shutdown().await.unwrap();
+
+    let second = crate::support::spawn(config).await;
+    let second_url = second.url();
+    wait_for(30, "all forty events", async || {
+        (total_views(&env, &second_url).await == 40 && env.messages(&queue.url).await == 0)
+            .then_some(())
+    })
+    .await;
+    let (_, body) = env.get(&format!("{second_url}/popular?limit=100")).await;
+    let got: HashMap<String, u64> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["mediaId"].as_str().unwrap().to_owned(),
+                i["views"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected);
+    second.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_survives_a_restart() {
+    let env = Env::start().await;
+    let user_q = env.queue("user", 30, 5).await;
+    let rec_q = env.queue("recommendation", 30, 5).await;
+    let topic = env.topic_to(&[(&user_q, true), (&rec_q, false)]).await;
+    let state = env.dir.path().join("state");
+    let user = env.service(Kind::User, &user_q, &state).await;
+    let rec = env.service(Kind::Recommendation, &rec_q, &state).await;
+    for media in [100001, 100002, 200001] {
+        env.publish(&topic, &event("viewer", json!(media)).1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let snapshot = async |user: &str, rec: &str| -> (Value, Value, Value) {
+        (
+            env.get(&format!("{user}/history?sessionId=viewer")).await.1,
+            env.get(&format!("{rec}/trending")).await.1,
+            env.get(&format!("{rec}/recommendations?sessionId=viewer"))
+                .await
+                .1,
+        )
+    };
+    let (user_url, rec_url) = (user.url(), rec.url());
+    let before = wait_for(20, "three events in both services", async || {
+        let snap = snapshot(&user_url, &rec_url).await;
+        let trending_views: u64 = snap.1["items"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|i| i["views"].as_u64()).sum())
+            .unwrap_or(0);
+        (snap.0["items"].as_array().map_or(0, Vec::len) == 3 && trending_views == 3).then_some(snap)
+    })
+    .await;
+    assert_eq!(before.2["rows"].as_array().map_or(0, Vec::len), 3);
+    user.shutdown().await.unwrap();
+    rec.shutdown().await.unwrap();
+    assert!(state.join("services/user.json").is_file());
+    assert!(state.join("services/recommendation.json").is_file());
+
+    let user = env.service(Kind::User, &user_q, &state).await;
+    let rec = env.service(Kind::Recommendation, &rec_q, &state).await;
+    let after = snapshot(&user.url(), &rec.url()).await;
+    assert_eq!(after, before);
+    user.shutdown().await.unwrap();
+    rec.shutdown().await.unwrap();
+}
