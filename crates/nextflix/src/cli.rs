@@ -33,6 +33,9 @@ pub enum Command {
     Web(WebArgs),
     /// Run one of the four event consumers (search, recommendation, streaming, user) on its SQS queue, with its HTTP API.
     Service(ServiceArgs),
+    /// Apply the topology (queues, topic, subscriptions, policies, bucket) through the AWS SDK and exit.
+    #[command(subcommand)]
+    Topology(TopologyCommand),
 }
 
 /// Flags every server subcommand has.
@@ -83,6 +86,7 @@ impl Cli {
             Command::Endpoint(args) => run_endpoint(args).await,
             Command::Web(args) => run_web(args).await,
             Command::Service(args) => run_service(args).await,
+            Command::Topology(command) => run_topology(command).await,
         }
     }
 }
@@ -423,5 +427,96 @@ async fn run_service(args: ServiceArgs) -> anyhow::Result<()> {
     stop.await;
     service.shutdown().await?;
     tracing::info!(service = %kind, "service stopped");
+    Ok(())
+}
+
+/// `nextflix topology`: the topology of `nextflix up`, on its own (for a deployment
+/// whose parts run apart: a one-shot container, a oneshot unit, a CI job).
+#[derive(Debug, Subcommand)]
+pub enum TopologyCommand {
+    /// Create what is missing and set what differs, then print the addresses the parts need
+    /// (KEY=VALUE lines, an environment file) and exit. A second run changes nothing.
+    #[command(
+        after_help = "AWS settings come from the standard AWS chain (AWS_ACCESS_KEY_ID, \
+AWS_PROFILE, instance role, ...); AWS_ENDPOINT_URL points it at an AWS-compatible endpoint such \
+as `nextflix endpoint`. Prints AWS_SNS_TOPIC_ARN, AWS_S3_BUCKET, AWS_SQS_QUEUE_URL (the tutorial's \
+netflix-events queue) and one <SERVICE>_QUEUE_URL per service."
+    )]
+    Apply(TopologyApplyArgs),
+    /// Print the topology (TOML) that `apply` would apply, and exit.
+    Print(TopologyFileArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyFileArgs {
+    /// A TOML file changing the topology's names and attributes (see `nextflix topology print`).
+    #[arg(long, env = "NEXTFLIX_TOPOLOGY", value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+}
+
+impl TopologyFileArgs {
+    fn load(&self) -> anyhow::Result<crate::topology::Topology> {
+        match &self.topology {
+            Some(path) => crate::topology::Topology::load(path),
+            None => Ok(crate::topology::Topology::default()),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TopologyApplyArgs {
+    #[command(flatten)]
+    pub file: TopologyFileArgs,
+
+    /// Keep trying for this long while the AWS side does not answer (e.g. an endpoint still starting).
+    #[arg(
+        long,
+        env = "NEXTFLIX_TOPOLOGY_WAIT",
+        default_value_t = 0,
+        value_name = "SECONDS"
+    )]
+    pub wait: u64,
+}
+
+async fn run_topology(command: TopologyCommand) -> anyhow::Result<()> {
+    let args = match command {
+        TopologyCommand::Print(file) => {
+            print!("{}", toml::to_string_pretty(&file.load()?)?);
+            return Ok(());
+        }
+        TopologyCommand::Apply(args) => args,
+    };
+    let topology = args.file.load()?;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait);
+    let applied = loop {
+        match crate::topology::apply(&topology, &sdk).await {
+            Ok(applied) => break applied,
+            Err(err) if std::time::Instant::now() < deadline => {
+                tracing::warn!("{err:#}; trying again");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+            Err(err) => return Err(err.context("cannot apply the topology")),
+        }
+    };
+    tracing::info!(topic = %applied.topic_arn, changes = applied.changes, "topology applied");
+    println!("AWS_SNS_TOPIC_ARN={}", applied.topic_arn);
+    println!("AWS_S3_BUCKET={}", applied.bucket);
+    println!("AWS_SQS_QUEUE_URL={}", applied.events_queue_url);
+    for (service, url) in &applied.service_queues {
+        let key: String = service
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_uppercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        println!("{key}_QUEUE_URL={url}");
+    }
     Ok(())
 }
