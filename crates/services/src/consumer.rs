@@ -15,8 +15,8 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::{
-    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
-    MessageSystemAttributeName,
+    BatchResultErrorEntry, ChangeMessageVisibilityBatchRequestEntry,
+    DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName,
 };
 use tokio::sync::watch;
 
@@ -200,13 +200,11 @@ async fn handle_batch<H: Handler>(
 
 /// DeleteMessageBatch for the messages whose work is done.
 async fn delete<H: Handler>(svc: &Service<H>, messages: &[&Message]) {
-    let entries: Vec<_> = messages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
+    let entries: Vec<_> = receipts(messages.iter().copied())
+        .filter_map(|(id, receipt)| {
             DeleteMessageBatchRequestEntry::builder()
-                .id(i.to_string())
-                .receipt_handle(m.receipt_handle()?)
+                .id(id)
+                .receipt_handle(receipt)
                 .build()
                 .ok()
         })
@@ -215,38 +213,33 @@ async fn delete<H: Handler>(svc: &Service<H>, messages: &[&Message]) {
         return;
     }
     let count = entries.len();
-    match svc
+    let answer = svc
         .sqs
         .delete_message_batch()
         .queue_url(&svc.config.queue_url)
         .set_entries(Some(entries))
         .send()
-        .await
-    {
-        Ok(output) => {
-            let failed = output.failed();
-            svc.stats
-                .deleted
-                .inc_by((count - failed.len().min(count)) as u64);
-            for entry in failed {
-                tracing::warn!(service = %H::KIND, code = entry.code(), message = entry.message().unwrap_or_default(), "a message could not be deleted: it will come back and be skipped as a duplicate");
-            }
-        }
-        Err(err) => {
-            tracing::warn!(service = %H::KIND, err = %DisplayErrorContext(&err), "DeleteMessageBatch failed: the messages will come back and be skipped as duplicates");
-        }
-    }
+        .await;
+    let failed = answer
+        .as_ref()
+        .map(|o| o.failed())
+        .map_err(DisplayErrorContext);
+    let done = settle::<H>(
+        "DeleteMessageBatch",
+        "they will come back and be skipped as duplicates",
+        count,
+        failed,
+    );
+    svc.stats.deleted.inc_by(done);
 }
 
 /// ChangeMessageVisibilityBatch 0: the messages are visible again at once.
 async fn release<H: Handler>(svc: &Service<H>, messages: &[Message]) {
-    let entries: Vec<_> = messages
-        .iter()
-        .enumerate()
-        .filter_map(|(i, m)| {
+    let entries: Vec<_> = receipts(messages.iter())
+        .filter_map(|(id, receipt)| {
             ChangeMessageVisibilityBatchRequestEntry::builder()
-                .id(i.to_string())
-                .receipt_handle(m.receipt_handle()?)
+                .id(id)
+                .receipt_handle(receipt)
                 .visibility_timeout(0)
                 .build()
                 .ok()
@@ -256,21 +249,52 @@ async fn release<H: Handler>(svc: &Service<H>, messages: &[Message]) {
         return;
     }
     let count = entries.len();
-    match svc
+    let answer = svc
         .sqs
         .change_message_visibility_batch()
         .queue_url(&svc.config.queue_url)
         .set_entries(Some(entries))
         .send()
-        .await
-    {
-        Ok(output) => {
-            svc.stats
-                .released
-                .inc_by((count - output.failed().len().min(count)) as u64);
+        .await;
+    let failed = answer
+        .as_ref()
+        .map(|o| o.failed())
+        .map_err(DisplayErrorContext);
+    let done = settle::<H>(
+        "ChangeMessageVisibilityBatch",
+        "they come back after their visibility timeout",
+        count,
+        failed,
+    );
+    svc.stats.released.inc_by(done);
+}
+
+/// `(batch entry id, receipt handle)` of each message that has a receipt.
+fn receipts<'a>(
+    messages: impl Iterator<Item = &'a Message>,
+) -> impl Iterator<Item = (String, &'a str)> {
+    messages
+        .enumerate()
+        .filter_map(|(i, m)| Some((i.to_string(), m.receipt_handle()?)))
+}
+
+/// Logs what a batch call could not do; the number of entries it did.
+fn settle<H: Handler>(
+    action: &str,
+    otherwise: &str,
+    count: usize,
+    failed: Result<&[BatchResultErrorEntry], impl std::fmt::Display>,
+) -> u64 {
+    match failed {
+        Ok(failed) => {
+            for entry in failed {
+                tracing::warn!(service = %H::KIND, action, code = entry.code(), message = entry.message().unwrap_or_default(), "an entry failed: {otherwise}");
+            }
+            count.saturating_sub(failed.len()) as u64
         }
         Err(err) => {
-            tracing::warn!(service = %H::KIND, err = %DisplayErrorContext(&err), "cannot release messages: they come back after their visibility timeout");
+            tracing::warn!(service = %H::KIND, action, %err, "the call failed: {otherwise}");
+            0
         }
     }
 }

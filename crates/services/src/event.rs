@@ -165,6 +165,18 @@ pub fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|_| ms.to_string())
 }
 
+/// An event for unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(activity: &str, session: &str, media: &str, at: i64) -> Event {
+    Event {
+        activity_id: activity.into(),
+        session_id: session.into(),
+        timestamp: format_ms(at),
+        timestamp_ms: at,
+        media_id: media.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -136,13 +136,7 @@ mod tests {
         let mut state = SearchState::default();
         let titles = Titles::new();
         for (i, media) in ["a", "b", "b", "c", "b", "a"].iter().enumerate() {
-            let event = Event {
-                activity_id: i.to_string(),
-                session_id: "s".into(),
-                timestamp: String::new(),
-                timestamp_ms: i as i64,
-                media_id: (*media).into(),
-            };
+            let event = crate::event::test_event(&i.to_string(), "s", media, i as i64);
             Search::apply(&mut state, &titles, &event);
         }
         let order: Vec<(&str, u64)> = state

@@ -162,13 +162,7 @@ mod tests {
     use crate::catalog::{MediaType, Title};
 
     fn event(activity: &str, session: &str, media: &str) -> Event {
-        Event {
-            activity_id: activity.into(),
-            session_id: session.into(),
-            timestamp: String::new(),
-            timestamp_ms: 1,
-            media_id: media.into(),
-        }
+        crate::event::test_event(activity, session, media, 1)
     }
 
     #[test]

@@ -120,13 +120,7 @@ mod tests {
     use super::*;
 
     fn event(activity: &str, session: &str, media: &str, at: i64) -> Event {
-        Event {
-            activity_id: activity.into(),
-            session_id: session.into(),
-            timestamp: format_ms(at),
-            timestamp_ms: at,
-            media_id: media.into(),
-        }
+        crate::event::test_event(activity, session, media, at)
     }
 
     #[test]

@@ -106,3 +106,45 @@ async fn state_survives_a_restart() {
     user.shutdown().await.unwrap();
     rec.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_stuck_at_shutdown_is_released_to_the_queue() {
+    let env = Env::start().await;
+    let queue = env.queue("search", 60, 5).await;
+    let state = env.dir.path().join("state");
+    // A catalog that accepts connections and never answers: the batch hangs.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}", silent.local_addr().unwrap());
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    for i in 0..3 {
+        env.send(&queue, &event(&format!("viewer-{i}"), json!(100001)).1)
+            .await;
+    }
+    let mut config = env.config(Kind::Search, &queue, &state);
+    config.catalog_url = silent_url;
+    // However the endpoint splits the messages into batches, all of them hang.
+    config.workers = 3;
+    let stuck = crate::support::spawn(config.clone()).await;
+    wait_for(20, "the batch in flight", async || {
+        (env.counts(&queue.url).await == (0, 3)).then_some(())
+    })
+    .await;
+    stuck.shutdown().await.unwrap();
+    // Released (visibility 0), not left hidden for the 60 s visibility timeout.
+    assert_eq!(env.counts(&queue.url).await, (3, 0));
+    hold.abort();
+
+    config.catalog_url = env.catalog.url();
+    let service = crate::support::spawn(config).await;
+    let url = service.url();
+    wait_for(20, "the three events", async || {
+        (total_views(&env, &url).await == 3 && env.messages(&queue.url).await == 0).then_some(())
+    })
+    .await;
+    service.shutdown().await.unwrap();
+}

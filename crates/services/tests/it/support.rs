@@ -189,6 +189,12 @@ impl Env {
 
     /// Visible plus in-flight messages of a queue.
     pub async fn messages(&self, url: &str) -> u64 {
+        let (visible, in_flight) = self.counts(url).await;
+        visible + in_flight
+    }
+
+    /// `(visible, in flight)` messages of a queue.
+    pub async fn counts(&self, url: &str) -> (u64, u64) {
         let attributes = self
             .sqs
             .get_queue_attributes()
@@ -200,18 +206,16 @@ impl Env {
             .unwrap()
             .attributes
             .unwrap_or_default();
-        [
-            QueueAttributeName::ApproximateNumberOfMessages,
-            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-        ]
-        .iter()
-        .map(|k| {
+        let count = |k: QueueAttributeName| {
             attributes
-                .get(k)
+                .get(&k)
                 .and_then(|v| v.parse::<u64>().ok())
                 .unwrap_or(0)
-        })
-        .sum()
+        };
+        (
+            count(QueueAttributeName::ApproximateNumberOfMessages),
+            count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+        )
     }
 
     pub fn config(&self, kind: Kind, queue: &Queue, state_dir: &Path) -> ServiceConfig {
