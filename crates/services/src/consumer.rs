@@ -164,7 +164,16 @@ async fn handle_batch<H: Handler>(
         .iter()
         .map(|m| Event::from_body(m.body().unwrap_or_default()))
         .collect();
-    let work = svc.process(&events);
+    let receives: Vec<u32> = messages
+        .iter()
+        .map(|m| {
+            m.attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1)
+        })
+        .collect();
+    let work = svc.process(&events, &receives);
     tokio::pin!(work);
     let outcomes = tokio::select! {
         outcomes = &mut work => Some(outcomes),
@@ -176,13 +185,9 @@ async fn handle_batch<H: Handler>(
         return;
     };
     let mut done = Vec::new();
-    for (message, outcome) in messages.iter().zip(&outcomes) {
+    for ((message, outcome), receives) in messages.iter().zip(&outcomes).zip(&receives) {
         match outcome {
             Outcome::Failed(reason) => {
-                let receives = message
-                    .attributes()
-                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
-                    .map_or("?", String::as_str);
                 tracing::warn!(
                     service = %H::KIND,
                     worker,

@@ -32,6 +32,10 @@ use crate::event::{Event, EventError};
 use crate::stats::Stats;
 use crate::store::{Seen, Store};
 
+/// The receive from which an event is applied even when the catalog cannot
+/// describe its title (see [`Service::process`]).
+pub const DEGRADE_AFTER: u32 = 3;
+
 /// What a handler needs to know of each event's title before applying it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatalogNeed {
@@ -120,8 +124,16 @@ impl<H: Handler> Service<H> {
 
     /// Processes a batch: looks up what the handler needs in the catalog, then
     /// applies the new events and saves the state once. The outcomes are in the
-    /// order of `events`.
-    pub async fn process(&self, events: &[Result<Event, EventError>]) -> Vec<Outcome> {
+    /// order of `events`; `receives[i]` is how many times event `i` was received
+    /// (1 the first time). An event whose title the catalog could not describe
+    /// fails, so that it comes back, until its [`DEGRADE_AFTER`]th receive: then it
+    /// is applied without the title's details (a later view of the title asks the
+    /// catalog again), so that a catalog outage does not send events to the DLQ.
+    pub async fn process(
+        &self,
+        events: &[Result<Event, EventError>],
+        receives: &[u32],
+    ) -> Vec<Outcome> {
         let mut fetch_failed: HashMap<String, String> = HashMap::new();
         let mut fetched = Vec::new();
         if H::CATALOG != CatalogNeed::Nothing {
@@ -154,12 +166,16 @@ impl<H: Handler> Service<H> {
         catalog::merge(&mut state.titles, fetched);
         let mut outcomes: Vec<Outcome> = events
             .iter()
-            .map(|event| match event {
+            .enumerate()
+            .map(|(i, event)| match event {
                 Err(err) => Outcome::Failed(err.to_string()),
                 Ok(event) => {
+                    let patient = receives.get(i).is_none_or(|&n| n < DEGRADE_AFTER);
                     if state.seen.contains(&event.activity_id) {
                         Outcome::Duplicate
-                    } else if let Some(err) = fetch_failed.get(&event.media_id) {
+                    } else if let Some(err) = fetch_failed.get(&event.media_id)
+                        && patient
+                    {
                         Outcome::Failed(err.clone())
                     } else {
                         let Persisted { seen, titles, data } = &mut *state;
@@ -314,7 +330,7 @@ impl Started {
     }
 }
 
-/// How long [`Started::shutdown`]'s probe waits between attempts to reach the queue.
+/// How long the readiness probe waits between attempts to reach the queue.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Loads the state, starts the consumers and the HTTP server.

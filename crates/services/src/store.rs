@@ -86,8 +86,10 @@ impl Store {
 }
 
 /// The most recent activity ids applied, oldest first; at most [`Seen::CAPACITY`].
-/// SQS redelivers within the retention period (days at most): far fewer events
-/// than this for the services' scale.
+/// A redelivery comes within minutes (a visibility timeout, a lost delete) and at
+/// worst within the queue's retention period: the window this covers is that many
+/// events back, enough for the services' scale while keeping the state file small
+/// (it is rewritten after every batch).
 #[derive(Debug, Default, Clone, Serialize, Deserialize)]
 #[serde(from = "VecDeque<String>", into = "VecDeque<String>")]
 pub struct Seen {
@@ -96,7 +98,7 @@ pub struct Seen {
 }
 
 impl Seen {
-    pub const CAPACITY: usize = 200_000;
+    pub const CAPACITY: usize = 50_000;
 
     pub fn contains(&self, id: &str) -> bool {
         self.set.contains(id)

@@ -78,3 +78,34 @@ async fn a_poison_message_ends_in_the_dead_letter_queue() {
     assert_eq!(metric(&text, "user_events_processed_total"), 1.0);
     user.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_waits_for_the_catalog_then_is_kept_without_its_title() {
+    let env = Env::start().await;
+    let queue = env.queue("search", 1, 10).await;
+    let state = env.dir.path().join("state");
+    let mut config = env.config(Kind::Search, &queue, &state);
+    // Nothing listens on port 9: every catalog look-up fails.
+    config.catalog_url = "http://127.0.0.1:9".into();
+    let search = crate::support::spawn(config).await;
+    env.send(&queue, &event("viewer", json!(100001)).1).await;
+    let popular_url = format!("{}/popular", search.url());
+    let popular = wait_for(20, "the event applied without its title", async || {
+        let (_, body) = env.get(&popular_url).await;
+        (body["items"][0]["views"] == 1).then_some(body)
+    })
+    .await;
+    assert_eq!(popular["items"][0]["mediaId"], "100001");
+    assert_eq!(popular["items"][0]["title"], serde_json::Value::Null);
+    let (_, text) = env.text(&format!("{}/metrics", search.url())).await;
+    // Failed on the first receives, applied on the third.
+    assert_eq!(
+        metric(&text, "search_events_failed_total"),
+        f64::from(nextflix_services::service::DEGRADE_AFTER - 1)
+    );
+    wait_for(20, "the queue to drain", async || {
+        (env.messages(&queue.url).await == 0).then_some(())
+    })
+    .await;
+    search.shutdown().await.unwrap();
+}
