@@ -9,7 +9,7 @@ ensure_cargo
 # Real peers for the tests: Redis for web sessions, Chromium and its driver for the
 # browser tests, and in a venv the AWS clients (boto3, the AWS CLI) and moto's
 # server as a second AWS-compatible backend.
-ensure_apt redis-server:redis-server chromium:chromium chromedriver:chromium-driver curl:curl
+ensure_apt redis-server:redis-server chromium:chromium chromedriver:chromium-driver curl:curl docker-compose:docker-compose
 ensure_venv boto3 awscli "moto[server]" pytest
 
 if [ ! -f "$NEXTFLIX_SHARED_CATALOG/data_movies.json" ]; then

@@ -1,6 +1,7 @@
 //! Tests of the `nextflix` binary as a user runs it: real processes, real signals.
 
 mod catalog;
+mod deploy;
 mod endpoint;
 mod support;
 mod up;
