@@ -13,7 +13,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 
-ensure_venv boto3 awscli "moto[server]" pytest
+ensure_venv boto3 awscli "moto[server]" pytest cryptography
 
 if [ -z "${SQS_ENDPOINT_URL:-}" ] && [ "${CONFORMANCE_PEER:-}" != "moto" ] && [ -z "${NEXTFLIX_BIN:-}" ]; then
   ensure_cargo

@@ -10,7 +10,7 @@ ensure_cargo
 # browser tests, and in a venv the AWS clients (boto3, the AWS CLI) and moto's
 # server as a second AWS-compatible backend.
 ensure_apt redis-server:redis-server chromium:chromium chromedriver:chromium-driver curl:curl docker-compose:docker-compose
-ensure_venv boto3 awscli "moto[server]" pytest
+ensure_venv boto3 awscli "moto[server]" pytest cryptography
 
 if [ ! -f "$NEXTFLIX_SHARED_CATALOG/data_movies.json" ]; then
   echo "The original catalog data is expected in $NEXTFLIX_SHARED_CATALOG" >&2

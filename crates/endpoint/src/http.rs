@@ -156,6 +156,12 @@ pub fn router(
         .route("/sqs/queues", get(list_queues))
         .route("/sqs/queues/{name}/messages", get(peek))
         .route("/sns/deliveries", get(deliveries))
+        // The SNS signing certificate: subscribers need it, so it is served
+        // even with the admin routes off.
+        .route(
+            "/sns/SimpleNotificationService.pem",
+            get(|State(app): Shared| async move { app.sns.signer().cert_response().await }),
+        )
         .route("/clock", get(clock_now))
         .route("/clock/advance", post(advance_clock))
         .fallback(admin_not_found);

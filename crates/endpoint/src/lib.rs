@@ -103,6 +103,10 @@ impl Endpoint {
         );
         tokio::spawn(sqs.clone().run_reaper());
         let log = sns::delivery_log::DeliveryLog::new(clock.clone(), 10_000);
+        // The SNS signing key is loaded or made in the background (making one
+        // takes a while); signing and the certificate route wait for it.
+        let signer =
+            sns::signing::Signer::start(config.state_dir.as_ref().map(|d| d.join("endpoint")));
         let sns = sns::Sns::new(
             config.account_id.clone(),
             clock,
@@ -110,6 +114,7 @@ impl Endpoint {
             sns_loaded,
             sqs.clone(),
             log,
+            signer,
         );
         let (s3_store, s3_loaded, s3_closed) = open("s3").await?;
         let history = std::sync::Arc::new(console::History::default());

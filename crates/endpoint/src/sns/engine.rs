@@ -16,6 +16,7 @@ use crate::sns::delivery_log::{DeliveryLog, Outcome};
 use crate::sns::error::{SnsError, SnsResult};
 use crate::sns::filter::{FilterPolicy, Scope};
 use crate::sns::model::*;
+use crate::sns::signing::{self, Signer};
 use crate::sqs::Sqs;
 use crate::sqs::engine::Delivery;
 use crate::sqs::model::{MessageAttributeValue, MessageToSend};
@@ -79,6 +80,7 @@ struct Inner {
     state: RwLock<State>,
     next_id: AtomicU64,
     log: DeliveryLog,
+    signer: Signer,
 }
 
 /// The SNS service of an endpoint; cheap to clone.
@@ -116,6 +118,11 @@ struct Outgoing {
     dedup_id: Option<String>,
     sequence_number: Option<String>,
     timestamp: String,
+    /// The topic's `SignatureVersion` when the message was published.
+    signature_version: signing::Version,
+    /// Signatures made so far, by message text (subscribers of one protocol
+    /// share a text, so the RSA work is done once per text).
+    signatures: Arc<tokio::sync::Mutex<BTreeMap<String, Option<String>>>>,
 }
 
 impl Outgoing {
@@ -144,10 +151,49 @@ struct Envelope<'a> {
     subject: Option<&'a str>,
     message: &'a str,
     timestamp: &'a str,
+    #[serde(flatten)]
+    signature: Option<SignatureFields>,
     #[serde(rename = "UnsubscribeURL")]
     unsubscribe_url: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     message_attributes: BTreeMap<&'a str, EnvelopeAttribute<'a>>,
+}
+
+/// The signature fields of a message, in AWS's order.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct SignatureFields {
+    signature_version: &'static str,
+    signature: String,
+    #[serde(rename = "SigningCertURL")]
+    signing_cert_url: String,
+}
+
+impl SignatureFields {
+    fn new(version: signing::Version, signature: Option<String>, base_url: &str) -> Option<Self> {
+        Some(SignatureFields {
+            signature_version: version.as_str(),
+            signature: signature?,
+            signing_cert_url: format!("{base_url}{}", signing::CERT_PATH),
+        })
+    }
+}
+
+/// A SubscriptionConfirmation, fields in AWS's order.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Confirmation<'a> {
+    #[serde(rename = "Type")]
+    kind: &'a str,
+    message_id: &'a str,
+    token: &'a str,
+    topic_arn: &'a str,
+    message: &'a str,
+    #[serde(rename = "SubscribeURL")]
+    subscribe_url: &'a str,
+    timestamp: &'a str,
+    #[serde(flatten)]
+    signature: Option<SignatureFields>,
 }
 
 #[derive(Serialize)]
@@ -166,6 +212,7 @@ impl Sns {
         loaded: Loaded,
         sqs: Sqs,
         log: DeliveryLog,
+        signer: Signer,
     ) -> Sns {
         let mut state = State::default();
         let mut max_id = 0;
@@ -229,12 +276,18 @@ impl Sns {
                 state: RwLock::new(state),
                 next_id: AtomicU64::new(max_id + 1),
                 log,
+                signer,
             }),
         }
     }
 
     pub fn log(&self) -> &DeliveryLog {
         &self.inner.log
+    }
+
+    /// What signs messages, and serves its certificate.
+    pub fn signer(&self) -> &Signer {
+        &self.inner.signer
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
@@ -566,15 +619,39 @@ impl Sns {
         );
         let message_id = uuid::Uuid::new_v4().to_string();
         let timestamp = iso8601(self.inner.clock.now_ms());
-        let body = serde_json::json!({
-            "Type": "SubscriptionConfirmation",
-            "MessageId": message_id,
-            "Token": token,
-            "TopicArn": record.topic_arn,
-            "Message": format!("You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.", record.topic_arn),
-            "SubscribeURL": subscribe_url,
-            "Timestamp": timestamp,
-        });
+        let message = format!(
+            "You have chosen to subscribe to the topic {}.\nTo confirm the subscription, visit the SubscribeURL included in this message.",
+            record.topic_arn
+        );
+        let version = self.signature_version(&record.topic_arn);
+        let kind = "SubscriptionConfirmation";
+        let signature = self
+            .inner
+            .signer
+            .sign(
+                version,
+                &[
+                    ("Message", &message),
+                    ("MessageId", &message_id),
+                    ("SubscribeURL", &subscribe_url),
+                    ("Timestamp", &timestamp),
+                    ("Token", &token),
+                    ("TopicArn", &record.topic_arn),
+                    ("Type", kind),
+                ],
+            )
+            .await;
+        let body = serde_json::to_string_pretty(&Confirmation {
+            kind,
+            message_id: &message_id,
+            token: &token,
+            topic_arn: &record.topic_arn,
+            message: &message,
+            subscribe_url: &subscribe_url,
+            timestamp: &timestamp,
+            signature: SignatureFields::new(version, signature, &record.base_url),
+        })
+        .unwrap_or_default();
         let result = self
             .inner
             .http
@@ -583,7 +660,7 @@ impl Sns {
             .header("x-amz-sns-message-type", "SubscriptionConfirmation")
             .header("x-amz-sns-message-id", &message_id)
             .header("x-amz-sns-topic-arn", &record.topic_arn)
-            .body(body.to_string())
+            .body(body)
             .send()
             .await;
         let (outcome, detail) = match result {
@@ -976,6 +1053,8 @@ impl Sns {
             dedup_id,
             sequence_number: None,
             timestamp: iso8601(self.inner.clock.now_ms()),
+            signature_version: signing::Version::default(),
+            signatures: Default::default(),
         })
     }
 
@@ -1126,6 +1205,13 @@ impl Sns {
                 .get(&outgoing.topic_arn)
                 .ok_or_else(SnsError::topic_not_found)?;
             let topic_id = topic.id;
+            outgoing.signature_version = signing::Version::from_attribute(
+                topic
+                    .record
+                    .attributes
+                    .get("SignatureVersion")
+                    .map(String::as_str),
+            );
             if outgoing.dedup_id.is_some() {
                 outgoing.sequence_number = Some(format!(
                     "{:020}",
@@ -1178,8 +1264,44 @@ impl Sns {
             .is_some_and(|v| v.eq_ignore_ascii_case("true"))
     }
 
-    fn envelope(sub: &SubscriptionRecord, outgoing: &Outgoing) -> String {
+    /// A topic's `SignatureVersion` now (1 when the topic is gone).
+    fn signature_version(&self, topic_arn: &str) -> signing::Version {
+        signing::Version::from_attribute(
+            self.read()
+                .topics
+                .get(topic_arn)
+                .and_then(|t| t.record.attributes.get("SignatureVersion"))
+                .map(String::as_str),
+        )
+    }
+
+    /// The signature of a Notification with this text, made once per text.
+    async fn notification_signature(&self, outgoing: &Outgoing, message: &str) -> Option<String> {
+        let mut made = outgoing.signatures.lock().await;
+        if let Some(signature) = made.get(message) {
+            return signature.clone();
+        }
+        let mut fields = vec![("Message", message), ("MessageId", &outgoing.message_id)];
+        if let Some(subject) = &outgoing.subject {
+            fields.push(("Subject", subject));
+        }
+        fields.extend([
+            ("Timestamp", outgoing.timestamp.as_str()),
+            ("TopicArn", &outgoing.topic_arn),
+            ("Type", "Notification"),
+        ]);
+        let signature = self
+            .inner
+            .signer
+            .sign(outgoing.signature_version, &fields)
+            .await;
+        made.insert(message.to_owned(), signature.clone());
+        signature
+    }
+
+    async fn envelope(&self, sub: &SubscriptionRecord, outgoing: &Outgoing) -> String {
         let message = outgoing.text_for(&sub.protocol);
+        let signature = self.notification_signature(outgoing, message).await;
         let envelope = Envelope {
             kind: "Notification",
             message_id: &outgoing.message_id,
@@ -1188,6 +1310,7 @@ impl Sns {
             subject: outgoing.subject.as_deref(),
             message,
             timestamp: &outgoing.timestamp,
+            signature: SignatureFields::new(outgoing.signature_version, signature, &sub.base_url),
             unsubscribe_url: format!(
                 "{}/?Action=Unsubscribe&SubscriptionArn={}",
                 sub.base_url,
@@ -1220,7 +1343,7 @@ impl Sns {
         let body = if raw {
             outgoing.text_for("sqs").to_owned()
         } else {
-            Self::envelope(sub, outgoing)
+            self.envelope(sub, outgoing).await
         };
         let message_attributes = if raw {
             outgoing
@@ -1284,7 +1407,7 @@ impl Sns {
         let body = if Self::raw(&sub) {
             outgoing.text_for(&sub.protocol).to_owned()
         } else {
-            Self::envelope(&sub, &outgoing)
+            self.envelope(&sub, &outgoing).await
         };
         let mut attempt = 0usize;
         loop {
@@ -1369,7 +1492,7 @@ impl Sns {
             return;
         };
         let message = MessageToSend {
-            message_body: Some(Self::envelope(sub, outgoing)),
+            message_body: Some(self.envelope(sub, outgoing).await),
             message_group_id: outgoing.group_id.clone(),
             message_deduplication_id: outgoing.dedup_id.clone(),
             ..Default::default()
@@ -1550,6 +1673,9 @@ fn compile_filter(attributes: &Attributes) -> SnsResult<Option<(FilterPolicy, Sc
 fn check_topic_attribute(name: &str, value: &str, fifo: bool) -> SnsResult<()> {
     match name {
         "DisplayName" if value.len() > 100 => Err(SnsError::invalid("DisplayName")),
+        "SignatureVersion" if value != "1" && value != "2" => Err(SnsError::invalid(
+            "SignatureVersion: the value must be 1 or 2",
+        )),
         "DisplayName"
         | "KmsMasterKeyId"
         | "TracingConfig"

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod error;
 pub mod filter;
 pub mod model;
+pub mod signing;
 
 pub use engine::{Ctx, Sns};
 pub use error::{SnsError, SnsResult};
