@@ -187,7 +187,7 @@ impl<H: Handler> Service<H> {
                 }
             })
             .collect();
-        if changed && let Err(err) = self.store.save(&*state) {
+        if changed && let Err(err) = self.save(&state) {
             // The events stay applied in memory (and marked seen); they are saved
             // with the next batch. Not deleting them means they come back (as
             // duplicates) instead of being lost if the process dies first.
@@ -217,6 +217,17 @@ impl<H: Handler> Service<H> {
             }
         }
         outcomes
+    }
+
+    /// Writes the state; on a multi-threaded runtime the other tasks move off this
+    /// thread meanwhile (the write ends with an fsync).
+    fn save(&self, state: &Persisted<H::State>) -> Result<(), crate::store::StoreError> {
+        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+        if matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
+            tokio::task::block_in_place(|| self.store.save(state))
+        } else {
+            self.store.save(state)
+        }
     }
 
     fn status(&self) -> Value {
