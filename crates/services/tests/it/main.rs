@@ -7,3 +7,4 @@ mod delivery;
 mod failures;
 mod restart;
 mod support;
+mod throughput;
