@@ -5,7 +5,7 @@
 //! lives in [`crate::consumer`]; the services' own rules live in [`crate::kinds`].
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -103,6 +103,11 @@ pub struct Service<H: Handler> {
     catalog: CatalogClient,
     ready: AtomicBool,
     last_event_ms: AtomicI64,
+    /// Generations of the state: applied in memory, and written to disk.
+    applied: AtomicU64,
+    saved: AtomicU64,
+    /// One state write at a time.
+    writer: tokio::sync::Mutex<()>,
 }
 
 impl<H: Handler> Service<H> {
@@ -161,44 +166,55 @@ impl<H: Handler> Service<H> {
             }
         }
 
-        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let mut changed = !fetched.is_empty();
-        catalog::merge(&mut state.titles, fetched);
-        let mut outcomes: Vec<Outcome> = events
-            .iter()
-            .enumerate()
-            .map(|(i, event)| match event {
-                Err(err) => Outcome::Failed(err.to_string()),
-                Ok(event) => {
-                    let patient = receives.get(i).is_none_or(|&n| n < DEGRADE_AFTER);
-                    if state.seen.contains(&event.activity_id) {
-                        Outcome::Duplicate
-                    } else if let Some(err) = fetch_failed.get(&event.media_id)
-                        && patient
-                    {
-                        Outcome::Failed(err.clone())
-                    } else {
-                        let Persisted { seen, titles, data } = &mut *state;
-                        H::apply(data, titles, event);
-                        seen.insert(&event.activity_id);
-                        changed = true;
-                        Outcome::Applied
+        let (mut outcomes, needed) = {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            let mut changed = !fetched.is_empty();
+            catalog::merge(&mut state.titles, fetched);
+            let outcomes: Vec<Outcome> = events
+                .iter()
+                .enumerate()
+                .map(|(i, event)| match event {
+                    Err(err) => Outcome::Failed(err.to_string()),
+                    Ok(event) => {
+                        let patient = receives.get(i).is_none_or(|&n| n < DEGRADE_AFTER);
+                        if state.seen.contains(&event.activity_id) {
+                            Outcome::Duplicate
+                        } else if let Some(err) = fetch_failed.get(&event.media_id)
+                            && patient
+                        {
+                            Outcome::Failed(err.clone())
+                        } else {
+                            let Persisted { seen, titles, data } = &mut *state;
+                            H::apply(data, titles, event);
+                            seen.insert(&event.activity_id);
+                            changed = true;
+                            Outcome::Applied
+                        }
                     }
-                }
-            })
-            .collect();
-        if changed && let Err(err) = self.save(&state) {
-            // The events stay applied in memory (and marked seen); they are saved
-            // with the next batch. Not deleting them means they come back (as
-            // duplicates) instead of being lost if the process dies first.
+                })
+                .collect();
+            // The generation of the state this batch's deletes depend on: its own
+            // changes, or (for a duplicate) whatever was applied before it.
+            let needed = if changed {
+                self.applied.fetch_add(1, Ordering::SeqCst) + 1
+            } else if outcomes.contains(&Outcome::Duplicate) {
+                self.applied.load(Ordering::SeqCst)
+            } else {
+                0
+            };
+            (outcomes, needed)
+        };
+        if let Err(err) = self.persist(needed).await {
+            // The events stay applied in memory (and marked seen) and are saved with
+            // a later batch. Not deleting them means they come back (as duplicates)
+            // instead of being lost if the process dies first.
             tracing::error!(service = %H::KIND, %err, "cannot save the state");
             for outcome in &mut outcomes {
-                if *outcome == Outcome::Applied {
+                if outcome.done() {
                     *outcome = Outcome::Failed(format!("cannot save the state: {err}"));
                 }
             }
         }
-        drop(state);
         for (outcome, event) in outcomes.iter().zip(events) {
             match outcome {
                 Outcome::Applied => {
@@ -219,15 +235,35 @@ impl<H: Handler> Service<H> {
         outcomes
     }
 
-    /// Writes the state; on a multi-threaded runtime the other tasks move off this
-    /// thread meanwhile (the write ends with an fsync).
-    fn save(&self, state: &Persisted<H::State>) -> Result<(), crate::store::StoreError> {
+    /// Makes the state durable up to generation `needed` (group commit): batches
+    /// that wait while one write runs are all covered by the next write, and the
+    /// state lock is held only to serialize, never during the fsync.
+    async fn persist(&self, needed: u64) -> Result<(), crate::store::StoreError> {
+        if self.saved.load(Ordering::SeqCst) >= needed {
+            return Ok(());
+        }
+        let _writer = self.writer.lock().await;
+        if self.saved.load(Ordering::SeqCst) >= needed {
+            return Ok(());
+        }
+        let (bytes, generation) = {
+            let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            (
+                crate::store::Store::encode(&*state),
+                self.applied.load(Ordering::SeqCst),
+            )
+        };
+        let bytes = bytes?;
+        // The write ends with an fsync: on a multi-threaded runtime the other
+        // tasks move off this thread meanwhile.
         let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
         if matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::MultiThread)) {
-            tokio::task::block_in_place(|| self.store.save(state))
+            tokio::task::block_in_place(|| self.store.write(&bytes))?;
         } else {
-            self.store.save(state)
+            self.store.write(&bytes)?;
         }
+        self.saved.store(generation, Ordering::SeqCst);
+        Ok(())
     }
 
     fn status(&self) -> Value {
@@ -379,6 +415,9 @@ pub async fn start<H: Handler>(
         catalog,
         ready: AtomicBool::new(false),
         last_event_ms: AtomicI64::new(0),
+        applied: AtomicU64::new(0),
+        saved: AtomicU64::new(0),
+        writer: tokio::sync::Mutex::new(()),
     });
     let (stop, stopped) = watch::channel(false);
     let mut tasks = Vec::with_capacity(workers + 1);

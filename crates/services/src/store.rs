@@ -67,14 +67,26 @@ impl Store {
 
     /// Replaces the saved state with `value`, durably, before returning.
     pub fn save<T: Serialize>(&self, value: &T) -> Result<(), StoreError> {
+        self.write(&Self::encode(value)?)
+    }
+
+    /// `value` as the file's bytes.
+    pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+        serde_json::to_vec(value).map_err(|e| StoreError::Io {
+            path: PathBuf::from("<state>"),
+            source: std::io::Error::other(e),
+        })
+    }
+
+    /// Replaces the file with `bytes` (from [`Store::encode`]), durably.
+    pub fn write(&self, bytes: &[u8]) -> Result<(), StoreError> {
         let io = |source| StoreError::Io {
             path: self.path.clone(),
             source,
         };
-        let bytes = serde_json::to_vec(value).map_err(|e| io(std::io::Error::other(e)))?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-        tmp.write_all(&bytes).map_err(io)?;
+        tmp.write_all(bytes).map_err(io)?;
         tmp.as_file().sync_all().map_err(io)?;
         tmp.persist(&self.path).map_err(|e| io(e.error))?;
         #[cfg(unix)]
