@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use nextflix_services::Kind;
 use serde_json::{Value, json};
 
-use crate::support::{Env, event, wait_for};
+use crate::support::{Env, event, fill, wait_for};
 
 async fn total_views(env: &Env, url: &str) -> u64 {
     let (_, body) = env.get(&format!("{url}/popular?limit=100")).await;
@@ -17,17 +17,11 @@ async fn total_views(env: &Env, url: &str) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_service_stopped_half_way_loses_nothing() {
+    const EVENTS: u64 = 400;
     let env = Env::start().await;
     let queue = env.queue("search", 2, 10).await;
     let state = env.dir.path().join("state");
-    let media = [100001, 100002, 100003, 200001];
-    let mut expected: HashMap<String, u64> = HashMap::new();
-    for i in 0..40 {
-        let id = media[i % media.len()];
-        *expected.entry(id.to_string()).or_default() += 1;
-        env.send(&queue, &event(&format!("viewer-{i}"), json!(id)).1)
-            .await;
-    }
+    let expected = fill(&env, &queue.url, EVENTS).await;
     let mut config = env.config(Kind::Search, &queue, &state);
     config.workers = 4;
     let first = crate::support::spawn(config.clone()).await;
@@ -37,11 +31,14 @@ async fn a_service_stopped_half_way_loses_nothing() {
     })
     .await;
     first.shutdown().await.unwrap();
+    // Stopped half-way: what it did not finish is still on the queue.
+    let left = env.messages(&queue.url).await;
+    assert!(left > 0 && left < EVENTS, "{left} messages left");
 
     let second = crate::support::spawn(config).await;
     let second_url = second.url();
-    wait_for(30, "all forty events", async || {
-        (total_views(&env, &second_url).await == 40 && env.messages(&queue.url).await == 0)
+    wait_for(30, "every event", async || {
+        (total_views(&env, &second_url).await == EVENTS && env.messages(&queue.url).await == 0)
             .then_some(())
     })
     .await;

@@ -297,3 +297,37 @@ pub fn ids(items: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The titles [`fill`] spreads its events over.
+pub const FILL_TITLES: [u64; 10] = [
+    100001, 100002, 100003, 100004, 100005, 100006, 100007, 100008, 200001, 200002,
+];
+
+/// Sends `n` events (a multiple of 10; 50 sessions, the ten [`FILL_TITLES`]) in
+/// batches of 10; the number of events per title.
+pub async fn fill(env: &Env, url: &str, n: u64) -> std::collections::HashMap<String, u64> {
+    let mut expected = std::collections::HashMap::new();
+    for chunk in 0..n / 10 {
+        let entries = FILL_TITLES
+            .iter()
+            .enumerate()
+            .map(|(i, media)| {
+                *expected.entry(media.to_string()).or_default() += 1;
+                let body = event(&format!("viewer-{}", chunk % 50), serde_json::json!(media)).1;
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        env.sqs
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .unwrap();
+    }
+    expected
+}

@@ -3,36 +3,11 @@
 
 use std::time::Instant;
 
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use nextflix_services::Kind;
-use serde_json::json;
 
-use crate::support::{Env, event, wait_for};
+use crate::support::{Env, fill, wait_for};
 
 const EVENTS: u64 = 2000;
-
-/// Sends `EVENTS` events (50 sessions, 10 titles) in batches of 10.
-async fn fill(env: &Env, url: &str) {
-    for chunk in 0..EVENTS / 10 {
-        let entries = (0..10)
-            .map(|i| {
-                let body = event(&format!("viewer-{}", chunk % 50), json!(100001 + i)).1;
-                SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body)
-                    .build()
-                    .unwrap()
-            })
-            .collect();
-        env.sqs
-            .send_message_batch()
-            .queue_url(url)
-            .set_entries(Some(entries))
-            .send()
-            .await
-            .unwrap();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement"]
@@ -45,7 +20,7 @@ async fn a_backlog_of_two_thousand_events() {
         (Kind::Recommendation, 4),
     ] {
         let queue = env.queue(kind.name(), 30, 5).await;
-        fill(&env, &queue.url).await;
+        fill(&env, &queue.url, EVENTS).await;
         let state = env.dir.path().join(format!("state-{kind}-{workers}"));
         let mut config = env.config(kind, &queue, &state);
         config.workers = workers;
