@@ -35,7 +35,7 @@ def sh_blocks(text):
 def up():
     binary = nextflix_bin()
     if not os.path.exists(binary):
-        pytest.exit(f"nextflix binary not found at {binary} (set NEXTFLIX_BIN)", returncode=2)
+        pytest.skip(f"nextflix binary not found at {binary} (set NEXTFLIX_BIN)")
     state = tempfile.mkdtemp(prefix="nextflix-walkthrough-")
     web, catalog, endpoint = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "REDIS_URL"}

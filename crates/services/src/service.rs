@@ -1,8 +1,10 @@
-//! A running service: its state (behind one lock, saved after every batch), the
+//! A running service: its state (behind one lock, written to disk before any of a
+//! batch's messages is deleted, with group commit across concurrent batches), the
 //! [`Handler`] trait each of the four implements, processing a batch of events
-//! (catalog look-ups first, then apply and save under the lock), and the routes
-//! every service shares (`/ready`, `/status`, `/metrics`). The consume loop itself
-//! lives in [`crate::consumer`]; the services' own rules live in [`crate::kinds`].
+//! (catalog look-ups first, then apply under the lock, then persist), and the
+//! routes every service shares (`/ready`, `/status`, `/metrics`). The consume loop
+//! itself lives in [`crate::consumer`]; the services' own rules live in
+//! [`crate::kinds`].
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
