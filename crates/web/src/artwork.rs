@@ -239,7 +239,7 @@ pub fn svg(media_type: MediaType, id: i64, title: &str, kind: ArtKind) -> String
             r##"<text x="{x:.0}" y="{y:.0}" font-family="Bebas Neue, Impact, Arial Narrow, Arial, sans-serif" font-weight="900" font-size="{size:.0}" fill="#e50914">N</text><text x="{lx:.0}" y="{y:.0}" font-family="Helvetica, Arial, sans-serif" font-weight="700" font-size="{ls:.0}" letter-spacing="{sp:.1}" fill="#fff" fill-opacity="0.85">{label}</text>"##,
             x = w * 0.05,
             y = w * 0.05 + size * 0.8,
-            lx = w * 0.05 + size * 0.75,
+            lx = w * 0.05 + size * 0.88,
             ls = size * 0.38,
             sp = size * 0.08,
         ));
