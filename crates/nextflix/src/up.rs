@@ -50,6 +50,29 @@ pub struct UpArgs {
     )]
     pub endpoint_bind: String,
 
+    /// First port of the four services (search, recommendation, streaming, user take
+    /// it and the next three); 0 gives each an ephemeral port.
+    #[arg(
+        long,
+        env = "SERVICES_PORT",
+        default_value_t = 8101,
+        value_name = "PORT"
+    )]
+    pub services_port: u16,
+
+    /// Host the services listen on.
+    #[arg(
+        long,
+        env = "SERVICES_HOST",
+        default_value = "127.0.0.1",
+        value_name = "HOST"
+    )]
+    pub services_host: String,
+
+    /// Concurrent consumers per service.
+    #[arg(long, env = "SERVICE_WORKERS", default_value_t = 2, value_name = "N")]
+    pub workers: usize,
+
     #[command(flatten)]
     pub state: StateArgs,
 
@@ -187,7 +210,41 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         .await
         .context("cannot start the web frontend")?;
 
-    // 5. Ready means ready: every part answers.
+    // 5. The four services, each on its own queue.
+    let mut services = Vec::new();
+    for (i, kind) in nextflix_services::Kind::ALL.into_iter().enumerate() {
+        let queue_url = applied
+            .service_queues
+            .get(kind.name())
+            .cloned()
+            .with_context(|| format!("the topology has no queue for the {kind} service"))?;
+        let config = nextflix_services::ServiceConfig {
+            kind,
+            queue_url,
+            catalog_url: catalog.url(),
+            state_dir: state_dir.clone(),
+            workers: args.workers.max(1),
+            aws: nextflix_services::AwsSettings {
+                endpoint_url: endpoint_url.clone(),
+                region: sdk.region().map(|r| r.as_ref().to_owned()),
+                credentials: endpoint_url
+                    .as_ref()
+                    .map(|_| (LOCAL_KEY.0.to_owned(), LOCAL_KEY.1.to_owned())),
+            },
+        };
+        let port = if args.services_port == 0 {
+            0
+        } else {
+            args.services_port.saturating_add(i as u16)
+        };
+        let listener = server::bind(&format!("{}:{port}", args.services_host)).await?;
+        let handle = nextflix_services::spawn(config, listener)
+            .await
+            .with_context(|| format!("cannot start the {kind} service"))?;
+        services.push((kind, handle));
+    }
+
+    // 6. Ready means ready: every part answers.
     let limit = Duration::from_secs(30);
     if let Some(endpoint) = &endpoint {
         wait_ready(
@@ -199,6 +256,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     wait_ready("catalog", &format!("{}/ready", catalog.url()), limit).await?;
     wait_ready("web", &format!("{}/ready", web.url()), limit).await?;
+    for (kind, service) in &services {
+        wait_ready(kind.name(), &format!("{}/ready", service.url()), limit).await?;
+    }
 
     println!();
     println!(
@@ -208,6 +268,9 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!();
     println!("  Web          {}", web.url());
     println!("  Catalog API  {}", catalog.url());
+    for (kind, service) in &services {
+        println!("  {:<12} {}", format!("{kind}"), service.url());
+    }
     match &endpoint {
         Some(endpoint) => {
             println!(
@@ -240,17 +303,25 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     println!();
 
     stop.await;
-    stop_all(web, catalog, endpoint).await;
+    stop_all(web, services, catalog, endpoint).await;
     Ok(())
 }
 
 async fn stop_all(
     web: ServerHandle,
+    services: Vec<(nextflix_services::Kind, nextflix_services::ServiceHandle)>,
     catalog: ServerHandle,
     endpoint: Option<nextflix_endpoint::Endpoint>,
 ) {
+    // The event source first, then the consumers (they finish or release what
+    // they hold), then what they read from.
     if let Err(err) = web.shutdown().await {
         tracing::warn!(%err, "web frontend stopped with an error");
+    }
+    for (kind, service) in services {
+        if let Err(err) = service.shutdown().await {
+            tracing::warn!(%err, "the {kind} service stopped with an error");
+        }
     }
     if let Err(err) = catalog.shutdown().await {
         tracing::warn!(%err, "catalog stopped with an error");

@@ -37,6 +37,8 @@ fn start(state_dir: &std::path::Path) -> Up {
             "127.0.0.1:0",
             "--endpoint-bind",
             "127.0.0.1:0",
+            "--services-port",
+            "0",
         ])
         .arg("--state-dir")
         .arg(state_dir)
@@ -70,6 +72,12 @@ fn start(state_dir: &std::path::Path) -> Up {
                 }
                 ["AWS", "endpoint", url, ..] => {
                     urls.insert("endpoint".to_owned(), (*url).to_owned());
+                }
+                [
+                    kind @ ("search" | "recommendation" | "streaming" | "user"),
+                    url,
+                ] => {
+                    urls.insert((*kind).to_owned(), (*url).to_owned());
                 }
                 ["Ctrl-C", ..] => {
                     let _ = url_tx.send(urls.clone());
@@ -241,6 +249,51 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
     assert_eq!(object.headers()["content-type"], "application/json");
     let stored: Value = object.json().await.unwrap();
     assert_eq!(stored, event);
+
+    // The four services consumed it: the user service has the session's history,
+    // the recommendation service counts it as trending.
+    let session = event["sessionId"].as_str().unwrap().to_owned();
+    let user = up.urls["user"].clone();
+    let mut history = Value::Null;
+    for _ in 0..100 {
+        history = http
+            .get(format!("{user}/history?sessionId={session}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if history["items"].as_array().is_some_and(|i| !i.is_empty()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        history["items"][0]["mediaId"],
+        media_id.to_string().trim_matches('"'),
+        "{history}"
+    );
+    let trending: Value = http
+        .get(format!("{}/trending", up.urls["recommendation"]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(trending["items"][0]["views"], 1, "{trending}");
+    for kind in ["search", "recommendation", "streaming", "user"] {
+        let status: Value = http
+            .get(format!("{}/status", up.urls[kind]))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["eventsProcessed"], 1, "{kind}: {status}");
+    }
 
     // Ctrl-C stops everything, cleanly.
     let status = std::process::Command::new("kill")
