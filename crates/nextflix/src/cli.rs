@@ -277,6 +277,14 @@ pub struct WebArgs {
     #[arg(long, env = "REDIS_URL", value_name = "URL")]
     pub redis_url: Option<String>,
 
+    /// Base URL of the recommendation service ("Because you watched" and "Trending now" rows).
+    #[arg(long, env = "RECOMMENDATION_SERVICE", value_name = "URL")]
+    pub recommendation_url: Option<String>,
+
+    /// Base URL of the user service (the "Recently viewed" row).
+    #[arg(long, env = "USER_SERVICE", value_name = "URL")]
+    pub user_url: Option<String>,
+
     /// Always mark the session cookie Secure (it is whenever X-Forwarded-Proto says https).
     #[arg(long, env = "WEB_COOKIE_SECURE")]
     pub cookie_secure: bool,
@@ -295,6 +303,8 @@ async fn run_web(args: WebArgs) -> anyhow::Result<()> {
         sqs_queue_url: args.sqs_queue_url,
         sns_topic_arn: args.sns_topic_arn,
         redis_url: args.redis_url,
+        recommendation_url: args.recommendation_url,
+        user_url: args.user_url,
         cookie_secure: args.cookie_secure,
         state_dir: Some(args.state.dir()),
         ..nextflix_web::Config::default()

@@ -190,27 +190,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         nextflix_catalog::build(&catalog_config).context("cannot load the catalog")?;
     let catalog = server::spawn(server::bind(&args.catalog_bind).await?, catalog_router)?;
 
-    // 4. The web frontend, publishing to the topic and storing in the bucket.
-    let web_config = nextflix_web::Config {
-        catalog_url: catalog.url(),
-        image_url: args.image_url.clone(),
-        aws_region: sdk.region().map(|r| r.as_ref().to_owned()),
-        aws_endpoint_url: endpoint_url.clone(),
-        aws_credentials: endpoint_url.as_ref().map(|_| nextflix_web::AwsCredentials {
-            access_key_id: LOCAL_KEY.0.to_owned(),
-            secret_access_key: LOCAL_KEY.1.to_owned(),
-        }),
-        s3_bucket: Some(applied.bucket.clone()),
-        sns_topic_arn: Some(applied.topic_arn.clone()),
-        redis_url: args.redis_url.clone(),
-        state_dir: Some(state_dir.clone()),
-        ..nextflix_web::Config::default()
-    };
-    let web = nextflix_web::spawn(web_config, server::bind(&args.web_bind).await?)
-        .await
-        .context("cannot start the web frontend")?;
-
-    // 5. The four services, each on its own queue.
+    // 4. The four services, each on its own queue.
     let mut services = Vec::new();
     for (i, kind) in nextflix_services::Kind::ALL.into_iter().enumerate() {
         let queue_url = applied
@@ -243,6 +223,35 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot start the {kind} service"))?;
         services.push((kind, handle));
     }
+
+    let service_url = |kind: nextflix_services::Kind| {
+        services
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, s)| s.url())
+    };
+
+    // 5. The web frontend, publishing to the topic and storing in the bucket.
+    let web_config = nextflix_web::Config {
+        catalog_url: catalog.url(),
+        image_url: args.image_url.clone(),
+        aws_region: sdk.region().map(|r| r.as_ref().to_owned()),
+        aws_endpoint_url: endpoint_url.clone(),
+        aws_credentials: endpoint_url.as_ref().map(|_| nextflix_web::AwsCredentials {
+            access_key_id: LOCAL_KEY.0.to_owned(),
+            secret_access_key: LOCAL_KEY.1.to_owned(),
+        }),
+        s3_bucket: Some(applied.bucket.clone()),
+        sns_topic_arn: Some(applied.topic_arn.clone()),
+        redis_url: args.redis_url.clone(),
+        state_dir: Some(state_dir.clone()),
+        recommendation_url: service_url(nextflix_services::Kind::Recommendation),
+        user_url: service_url(nextflix_services::Kind::User),
+        ..nextflix_web::Config::default()
+    };
+    let web = nextflix_web::spawn(web_config, server::bind(&args.web_bind).await?)
+        .await
+        .context("cannot start the web frontend")?;
 
     // 6. Ready means ready: every part answers.
     let limit = Duration::from_secs(30);

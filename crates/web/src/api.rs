@@ -51,6 +51,7 @@ const MAX_QUERY_CHARS: usize = 200;
 #[derive(Clone)]
 pub struct AppState {
     catalog: CatalogClient,
+    services: crate::personal::ServicesClient,
     images: Images,
     publisher: Publisher,
     sessions: Sessions,
@@ -92,8 +93,13 @@ impl AppState {
             "MovieDetailsViewedEvents handled, by outcome (sent, failed)",
             events.clone(),
         );
+        let services = crate::personal::ServicesClient::new(
+            crate::config::non_empty(&config.recommendation_url),
+            crate::config::non_empty(&config.user_url),
+        )?;
         Ok(Self {
             catalog,
+            services,
             images: Images::new(&config.image_url),
             publisher,
             sessions: Sessions {
@@ -323,7 +329,18 @@ async fn landing(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /browse`: a random movie for the banner and the seven rows, fetched at once.
-async fn browse(State(state): State<AppState>) -> Response {
+async fn browse(
+    State(state): State<AppState>,
+    Extension(session): Extension<SessionId>,
+) -> Response {
+    let personal = {
+        let (services, catalog, images) = (
+            state.services.clone(),
+            state.catalog.clone(),
+            state.images.clone(),
+        );
+        tokio::spawn(async move { services.rows(&session.0, &catalog, &images).await })
+    };
     let banner = {
         let catalog = state.catalog.clone();
         tokio::spawn(async move { catalog.discover(Some("movie"), None).await })
@@ -370,10 +387,15 @@ async fn browse(State(state): State<AppState>) -> Response {
             }
         };
         views.push(RowView {
-            title,
+            title: std::borrow::Cow::Borrowed(title),
             tall: *tall,
             items,
         });
+    }
+    // The visitor's own rows (the services' work) come first.
+    if let Ok(mut personal) = personal.await {
+        personal.append(&mut views);
+        views = personal;
     }
     let status = if failures == ROWS.len() {
         StatusCode::BAD_GATEWAY

@@ -29,6 +29,11 @@ pub struct Config {
     pub sqs_queue_url: Option<String>,
     /// `AWS_SNS_TOPIC_ARN`: events are published there.
     pub sns_topic_arn: Option<String>,
+    /// `RECOMMENDATION_SERVICE`: base URL of the recommendation service; the
+    /// "Because you watched" and "Trending now" rows come from it.
+    pub recommendation_url: Option<String>,
+    /// `USER_SERVICE`: base URL of the user service; "Recently viewed" comes from it.
+    pub user_url: Option<String>,
     /// `REDIS_URL`: session records live in Redis; in memory when `None`.
     pub redis_url: Option<String>,
     /// Always mark the session cookie `Secure` (it is also marked when a request
@@ -67,6 +72,8 @@ impl Default for Config {
             s3_bucket: None,
             sqs_queue_url: None,
             sns_topic_arn: None,
+            recommendation_url: None,
+            user_url: None,
             redis_url: None,
             cookie_secure: false,
             session_ttl: SESSION_TTL,

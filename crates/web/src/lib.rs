@@ -25,6 +25,7 @@ pub mod events;
 pub mod genres;
 pub mod media;
 pub mod pages;
+pub mod personal;
 pub mod session;
 mod time;
 

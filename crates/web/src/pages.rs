@@ -14,7 +14,7 @@ use crate::media::{Image, MediaType, Title};
 /// A row of `/browse` as the page shows it.
 #[derive(Debug)]
 pub struct RowView<'a> {
-    pub title: &'a str,
+    pub title: std::borrow::Cow<'a, str>,
     /// Tall poster cards (the "Only on Nextflix" row) rather than wide ones.
     pub tall: bool,
     /// The titles, or what to say when the catalog gave none.
@@ -216,16 +216,16 @@ pub fn browse(banner: Option<&Title>, rows: &[RowView<'_>]) -> Markup {
                 }
                 div.rows {
                     @for row in rows {
-                        section.row id={ "row-" (slug(row.title)) } aria-label=(row.title) {
-                            h2.row__title { (row.title) }
+                        section.row id={ "row-" (slug(&row.title)) } aria-label=(row.title.as_ref()) {
+                            h2.row__title { (row.title.as_ref()) }
                             @match &row.items {
                                 Ok(items) if !items.is_empty() => {
                                     div.row__scroller {
-                                        button.row__arrow.row__arrow--left type="button" aria-label={ "Scroll " (row.title) " left" } tabindex="-1" { "‹" }
+                                        button.row__arrow.row__arrow--left type="button" aria-label={ "Scroll " (row.title.as_ref()) " left" } tabindex="-1" { "‹" }
                                         div.row__track {
                                             @for t in items { (card(t, row.tall)) }
                                         }
-                                        button.row__arrow.row__arrow--right type="button" aria-label={ "Scroll " (row.title) " right" } tabindex="-1" { "›" }
+                                        button.row__arrow.row__arrow--right type="button" aria-label={ "Scroll " (row.title.as_ref()) " right" } tabindex="-1" { "›" }
                                     }
                                 }
                                 Ok(_) => { p.row__empty { "Nothing here yet." } }
@@ -324,7 +324,7 @@ mod tests {
         .unwrap();
         let title = Images::new("https://img.test/").title(&record);
         let rows = [RowView {
-            title: "Comedies",
+            title: "Comedies".into(),
             tall: false,
             items: Ok(vec![title.clone()]),
         }];

@@ -295,6 +295,27 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
         assert_eq!(status["eventsProcessed"], 1, "{kind}: {status}");
     }
 
+    // The web shows the services' work: the visitor's own rows come first.
+    let page = http
+        .get(format!("{web}/browse"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let recent = page.find("Recently viewed").expect("a Recently viewed row");
+    assert!(page.contains("Trending now"), "a Trending now row");
+    assert!(
+        recent < page.find("Comedies").unwrap(),
+        "personal rows come first"
+    );
+    let name = titles[0]["title"].as_str().unwrap();
+    if !name.contains(['&', '<', '>', '"', '\'']) {
+        assert!(page[recent..].contains(name), "{name} in Recently viewed");
+    }
+
     // Ctrl-C stops everything, cleanly.
     let status = std::process::Command::new("kill")
         .args(["-INT", &up.child.id().to_string()])
