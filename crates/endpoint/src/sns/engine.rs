@@ -1389,7 +1389,9 @@ impl Sns {
             outcome,
             detail,
         );
-        if outcome == Outcome::Failed {
+        // A queue that refuses (its policy, its rules, gone) is a client-side
+        // error: the message goes to the subscription's DLQ, if it has one.
+        if matches!(outcome, Outcome::Failed | Outcome::Denied) {
             self.dead_letter(sub, outgoing).await;
         }
         result

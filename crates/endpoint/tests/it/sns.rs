@@ -590,3 +590,44 @@ async fn the_query_protocol_speaks_snss_xml() {
             .contains("http://sns.amazonaws.com/doc/2010-03-31/")
     );
 }
+
+#[tokio::test]
+async fn a_delivery_the_queue_policy_denies_goes_to_the_dead_letter_queue() {
+    let (_endpoint, client) = start().await;
+    let topic = sns_ok(&client, "CreateTopic", json!({"Name": "denied-dlq"})).await["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dlq = client.create_queue("denied-dlq", json!({})).await;
+    let dlq_arn = client.attributes(&dlq).await["QueueArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    client
+        .ok(
+            "SetQueueAttributes",
+            json!({"QueueUrl": dlq, "Attributes": {"Policy": allow_topic(&dlq_arn, &topic)}}),
+        )
+        .await;
+    let (closed, _) = subscribed_queue(
+        &client,
+        &topic,
+        "no-policy",
+        false,
+        json!({"RedrivePolicy": format!("{{\"deadLetterTargetArn\":\"{dlq_arn}\"}}")}),
+    )
+    .await;
+    sns_ok(
+        &client,
+        "Publish",
+        json!({"TopicArn": topic, "Message": "refused"}),
+    )
+    .await;
+    assert!(client.receive_now(&closed, 10).await.is_empty());
+    let dead = client.receive_now(&dlq, 10).await;
+    assert_eq!(dead.len(), 1);
+    let envelope: Value = serde_json::from_str(dead[0]["Body"].as_str().unwrap()).unwrap();
+    assert_eq!(envelope["Message"], "refused");
+    assert_eq!(deliveries(&client, "outcome=denied").await.len(), 1);
+    assert_eq!(deliveries(&client, "outcome=dead_lettered").await.len(), 1);
+}
