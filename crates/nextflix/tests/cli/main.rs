@@ -2,6 +2,7 @@
 
 mod catalog;
 mod deploy;
+mod e2e;
 mod endpoint;
 mod support;
 mod up;
