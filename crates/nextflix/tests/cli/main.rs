@@ -4,6 +4,7 @@ mod catalog;
 mod deploy;
 mod e2e;
 mod endpoint;
+mod moto;
 mod support;
 mod up;
 mod web;
