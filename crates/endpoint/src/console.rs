@@ -33,13 +33,28 @@ const SAMPLES: usize = 120;
 /// One sample: (time, messages in so far, messages out so far).
 type Sample = (u64, u64, u64);
 
-/// Per queue, the last [`SAMPLES`] samples.
+/// The console's own state: per queue, the last [`SAMPLES`] samples; and the
+/// services it links to (name → base URL), which `nextflix up` tells it.
 #[derive(Debug, Default)]
 pub struct History {
     samples: Mutex<HashMap<String, VecDeque<Sample>>>,
+    services: Mutex<Vec<(String, String)>>,
 }
 
 impl History {
+    /// The services the console shows (their status, and the streaming
+    /// service's pre-warmed titles).
+    pub fn set_services(&self, services: Vec<(String, String)>) {
+        *self.services.lock().unwrap_or_else(|e| e.into_inner()) = services;
+    }
+
+    fn services(&self) -> Vec<(String, String)> {
+        self.services
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     fn record(&self, now_ms: u64, queues: &[crate::sqs::engine::QueueSummary]) {
         let mut samples = self.samples.lock().unwrap_or_else(|e| e.into_inner());
         samples.retain(|name, _| queues.iter().any(|q| &q.name == name));
@@ -306,18 +321,97 @@ fn live_markup(app: &AppState, q: &LogQuery) -> Markup {
     }
 }
 
+/// What the services say: each one's `/status`, and the streaming service's
+/// `/warm` list. A service that does not answer within a moment is shown as such.
+async fn services_markup(app: &AppState) -> Markup {
+    let services = app.console.services();
+    if services.is_empty() {
+        return html! {};
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap_or_default();
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            match http.get(&url).send().await {
+                Ok(r) if r.status().is_success() => r.json::<serde_json::Value>().await.ok(),
+                _ => None,
+            }
+        }
+    };
+    let mut statuses = Vec::new();
+    let mut warm = None;
+    for (name, url) in &services {
+        statuses.push((
+            name.clone(),
+            url.clone(),
+            get(format!("{url}/status")).await,
+        ));
+        if name == "streaming" {
+            warm = get(format!("{url}/warm?limit=20")).await;
+        }
+    }
+    let field = |v: &Option<serde_json::Value>, k: &str| {
+        v.as_ref()
+            .and_then(|v| v.get(k))
+            .map_or("–".to_owned(), |x| x.to_string())
+    };
+    html! {
+        h2 { "Services (" (statuses.len()) ")" }
+        table {
+            tr { th { "Service" } th { "Events processed" } th { "Failed" } th { "Messages deleted" } th { "Ready" } }
+            @for (name, url, status) in &statuses {
+                tr {
+                    td { a href=(format!("{url}/status")) { (name) } }
+                    @if status.is_some() {
+                        td.n { (field(status, "eventsProcessed")) }
+                        td.n { (field(status, "eventsFailed")) }
+                        td.n { (field(status, "messagesDeleted")) }
+                        td { (field(status, "ready")) }
+                    } @else {
+                        td.bad colspan="4" { "not answering" }
+                    }
+                }
+            }
+        }
+        @if let Some(items) = warm.as_ref().and_then(|w| w.get("items")).and_then(|i| i.as_array()) {
+            h2 { "Streaming: pre-warmed titles (" (items.len()) ")" }
+            table {
+                tr { th { "Title" } th { "Why" } th { "After" } th { "Hits" } }
+                @for item in items {
+                    tr {
+                        td { (item.get("title").and_then(|t| t.as_str()).unwrap_or("")) " " code.muted { (item.get("mediaId").map(|v| v.to_string()).unwrap_or_default()) } }
+                        td { (item.pointer("/reason/kind").and_then(|t| t.as_str()).unwrap_or("")) }
+                        td { (item.pointer("/reason/after/title").and_then(|t| t.as_str()).unwrap_or("")) }
+                        td.n { (item.get("hits").map(|v| v.to_string()).unwrap_or_default()) }
+                    }
+                }
+                @if items.is_empty() { tr { td colspan="4" .muted { "Nothing warmed yet." } } }
+            }
+        }
+    }
+}
+
 async fn page(State(app): Shared, Query(q): Query<LogQuery>) -> Response {
     if let Some(r) = refused(&app) {
         return r;
     }
-    layout("Console", html! { div #live { (live_markup(&app, &q)) } }).into_response()
+    let services = services_markup(&app).await;
+    layout(
+        "Console",
+        html! { div #live { (live_markup(&app, &q)) (services) } },
+    )
+    .into_response()
 }
 
 async fn live(State(app): Shared, Query(q): Query<LogQuery>) -> Response {
     if let Some(r) = refused(&app) {
         return r;
     }
-    Html(live_markup(&app, &q).into_string()).into_response()
+    let services = services_markup(&app).await;
+    Html(html! { (live_markup(&app, &q)) (services) }.into_string()).into_response()
 }
 
 async fn queue_page(State(app): Shared, Path(name): Path<String>) -> Response {

@@ -67,6 +67,7 @@ pub struct Endpoint {
     server: ServerHandle,
     sqs: Sqs,
     closed: Vec<store::Closed>,
+    console: std::sync::Arc<console::History>,
 }
 
 impl Endpoint {
@@ -118,6 +119,7 @@ impl Endpoint {
         );
         let (s3_store, s3_loaded, s3_closed) = open("s3").await?;
         let history = std::sync::Arc::new(console::History::default());
+        let history_handle = history.clone();
         tokio::spawn(console::run_sampler(sqs.downgrade(), history.clone()));
         let blob_dir = config
             .state_dir
@@ -137,6 +139,7 @@ impl Endpoint {
             server,
             sqs,
             closed: vec![sqs_closed, sns_closed, s3_closed],
+            console: history_handle,
         })
     }
 
@@ -159,6 +162,12 @@ impl Endpoint {
         &self.sqs
     }
 
+    /// The services the console shows (name → base URL): their status, and the
+    /// streaming service's pre-warmed titles.
+    pub fn set_console_services(&self, services: Vec<(String, String)>) {
+        self.console.set_services(services);
+    }
+
     /// Moves a virtual clock forward (on a real clock it adds an offset).
     pub fn advance(&self, by: Duration) {
         self.sqs.clock().advance(by);
@@ -172,6 +181,7 @@ impl Endpoint {
             server,
             sqs,
             closed,
+            ..
         } = self;
         sqs.close();
         let served = server.shutdown().await;

@@ -224,6 +224,14 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         services.push((kind, handle));
     }
 
+    if let Some(endpoint) = &endpoint {
+        endpoint.set_console_services(
+            services
+                .iter()
+                .map(|(k, s)| (k.name().to_owned(), s.url()))
+                .collect(),
+        );
+    }
     let service_url = |kind: nextflix_services::Kind| {
         services
             .iter()

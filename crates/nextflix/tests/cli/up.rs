@@ -295,6 +295,22 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
         assert_eq!(status["eventsProcessed"], 1, "{kind}: {status}");
     }
 
+    // The console shows the services, and what the streaming service pre-warmed.
+    let console = http
+        .get(format!("{endpoint}/_console"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(console.contains("Services (4)"), "{console}");
+    assert!(
+        console.contains("Streaming: pre-warmed titles"),
+        "{console}"
+    );
+    assert!(!console.contains("not answering"), "{console}");
+
     // The web shows the services' work: the visitor's own rows come first.
     let page = http
         .get(format!("{web}/browse"))
