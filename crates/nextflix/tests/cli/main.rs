@@ -5,6 +5,7 @@ mod deploy;
 mod e2e;
 mod endpoint;
 mod moto;
+mod service;
 mod support;
 mod up;
 mod web;
