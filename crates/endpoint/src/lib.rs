@@ -47,6 +47,9 @@ pub struct Config {
     /// Verify every request's SigV4 signature against these keys; `None` accepts
     /// any credentials, as local emulators do.
     pub auth: Option<protocol::sigv4::Keys>,
+    /// Extra CA certificates (PEM) that `https` subscription endpoints may present,
+    /// besides the system's roots.
+    pub sns_trust_store: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             virtual_clock: false,
             admin: true,
             auth: None,
+            sns_trust_store: None,
         }
     }
 }
@@ -114,8 +118,11 @@ impl Endpoint {
             sns_store,
             sns_loaded,
             sqs.clone(),
-            log,
-            signer,
+            sns::engine::Delivering {
+                log,
+                signer,
+                http: sns::engine::http_client(config.sns_trust_store.as_deref())?,
+            },
         );
         let (s3_store, s3_loaded, s3_closed) = open("s3").await?;
         let history = std::sync::Arc::new(console::History::default());

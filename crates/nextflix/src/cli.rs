@@ -136,6 +136,10 @@ pub struct EndpointArgs {
     #[arg(long, env = "ENDPOINT_AUTH")]
     pub auth: bool,
 
+    /// Extra CA certificates (PEM) to trust for https subscription endpoints, besides the system's.
+    #[arg(long, env = "ENDPOINT_SNS_TRUST_STORE", value_name = "FILE")]
+    pub sns_trust_store: Option<PathBuf>,
+
     /// With --auth: a file of accepted keys, one `ACCESS_KEY SECRET` pair a line.
     #[arg(
         long,
@@ -188,6 +192,7 @@ async fn run_endpoint(args: EndpointArgs) -> anyhow::Result<()> {
         virtual_clock: args.virtual_clock,
         admin: !args.no_admin,
         auth,
+        sns_trust_store: args.sns_trust_store,
     };
     let listener = server::bind(&args.bind).await?;
     let endpoint = nextflix_endpoint::Endpoint::start(config, listener)

@@ -83,6 +83,64 @@ struct Inner {
     signer: Signer,
 }
 
+/// What deliveries need: the log they write to, the key they sign with, and the
+/// HTTP client of `http`/`https` subscriptions.
+pub struct Delivering {
+    pub log: DeliveryLog,
+    pub signer: Signer,
+    pub http: reqwest::Client,
+}
+
+/// The HTTP client of `http` and `https` subscriptions: TLS through rustls, trusting
+/// the system's roots plus the certificates (PEM) of `trust_store`, if given.
+pub fn http_client(trust_store: Option<&std::path::Path>) -> std::io::Result<reqwest::Client> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    let (added, _) = roots.add_parsable_certificates(native.certs);
+    if let Some(path) = trust_store {
+        let mut count = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot read the trust store {}: {e}",
+                path.display()
+            ))
+        })? {
+            let cert = cert.map_err(|e| {
+                std::io::Error::other(format!("{}: not a PEM certificate: {e}", path.display()))
+            })?;
+            roots.add(cert).map_err(|e| {
+                std::io::Error::other(format!("{}: unusable certificate: {e}", path.display()))
+            })?;
+            count += 1;
+        }
+        if count == 0 {
+            return Err(std::io::Error::other(format!(
+                "the trust store {} holds no certificate",
+                path.display()
+            )));
+        }
+        tracing::info!(
+            certificates = count,
+            system = added,
+            "SNS https trust store loaded"
+        );
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| std::io::Error::other(format!("TLS setup: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    reqwest::Client::builder()
+        .use_preconfigured_tls(tls)
+        .timeout(Duration::from_secs(15))
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| std::io::Error::other(format!("HTTP client: {e}")))
+}
+
 /// The SNS service of an endpoint; cheap to clone.
 #[derive(Clone)]
 pub struct Sns {
@@ -211,9 +269,9 @@ impl Sns {
         store: Store,
         loaded: Loaded,
         sqs: Sqs,
-        log: DeliveryLog,
-        signer: Signer,
+        delivery: Delivering,
     ) -> Sns {
+        let Delivering { log, signer, http } = delivery;
         let mut state = State::default();
         let mut max_id = 0;
         let mut topic_arns: HashMap<u64, String> = HashMap::new();
@@ -261,11 +319,6 @@ impl Sns {
                 "restored SNS state"
             );
         }
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .unwrap_or_default();
         Sns {
             inner: Arc::new(Inner {
                 account_id,
