@@ -118,7 +118,6 @@ def test_errors(s3, bucket):
     assert code_of(lambda: s3.delete_bucket(Bucket=bucket)) == ("BucketNotEmpty", 409)
     s3.delete_object(Bucket=bucket, Key="keep")
     s3.delete_object(Bucket=bucket, Key="keep")  # deleting a missing key succeeds
-    assert code_of(lambda: s3.create_multipart_upload(Bucket=bucket, Key="big"))[0] == "NotImplemented"
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert bucket in names
     s3.head_bucket(Bucket=bucket)
@@ -136,5 +135,59 @@ def test_the_aws_cli_copies_and_lists(s3, bucket, target, tmp_path):
     assert "event.json" in out.stdout and "15000" in out.stdout
     back = tmp_path / "back.json"
     out = run("cp", f"s3://{bucket}/cli/event.json", str(back))
+    assert out.returncode == 0, out.stderr
+    assert back.read_bytes() == source.read_bytes()
+
+
+def test_multipart_uploads(s3, bucket):
+    import hashlib
+
+    part1, part2 = b"a" * (5 * 1024 * 1024), b"b" * 1000
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="big.bin", ContentType="application/x-test",
+                                        Metadata={"kind": "multi"})["UploadId"]
+    e1 = s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=part1)["ETag"]
+    e2 = s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=2, Body=part2)["ETag"]
+    assert e1 == '"%s"' % hashlib.md5(part1).hexdigest()
+    # Out of order, or a wrong ETag: refused, the upload stays.
+    assert code_of(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="big.bin", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": e2}, {"PartNumber": 1, "ETag": e1}]})) == ("InvalidPartOrder", 400)
+    assert code_of(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="big.bin", UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e2}]}))[0] == "InvalidPart"
+    done = s3.complete_multipart_upload(Bucket=bucket, Key="big.bin", UploadId=upload,
+                                        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": e1}, {"PartNumber": 2, "ETag": e2}]})
+    digest = hashlib.md5(hashlib.md5(part1).digest() + hashlib.md5(part2).digest()).hexdigest()
+    assert done["ETag"] == f'"{digest}-2"'
+    got = s3.get_object(Bucket=bucket, Key="big.bin")
+    assert got["Body"].read() == part1 + part2
+    assert got["ContentType"] == "application/x-test" and got["Metadata"] == {"kind": "multi"}
+    assert code_of(lambda: s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=3, Body=b"x"))[0] == "NoSuchUpload"
+    # Parts under 5 MiB but the last are refused; an aborted upload is gone.
+    small = s3.create_multipart_upload(Bucket=bucket, Key="small.bin")["UploadId"]
+    s1 = s3.upload_part(Bucket=bucket, Key="small.bin", UploadId=small, PartNumber=1, Body=b"tiny")["ETag"]
+    s2 = s3.upload_part(Bucket=bucket, Key="small.bin", UploadId=small, PartNumber=2, Body=b"tail")["ETag"]
+    assert code_of(lambda: s3.complete_multipart_upload(
+        Bucket=bucket, Key="small.bin", UploadId=small,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": s1}, {"PartNumber": 2, "ETag": s2}]}))[0] == "EntityTooSmall"
+    s3.abort_multipart_upload(Bucket=bucket, Key="small.bin", UploadId=small)
+    assert code_of(lambda: s3.abort_multipart_upload(Bucket=bucket, Key="small.bin", UploadId=small))[0] == "NoSuchUpload"
+
+
+def test_the_aws_cli_copies_a_large_file_in_parts(s3, bucket, target, tmp_path):
+    import os as _os
+
+    source = tmp_path / "large.bin"
+    source.write_bytes(_os.urandom(20 * 1024 * 1024))
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+    out = subprocess.run(["aws", "--endpoint-url", target.url, "s3", "cp", str(source), f"s3://{bucket}/large.bin"],
+                         env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    head = s3.head_object(Bucket=bucket, Key="large.bin")
+    assert head["ContentLength"] == 20 * 1024 * 1024
+    assert head["ETag"].endswith('-3"'), head["ETag"]
+    back = tmp_path / "back.bin"
+    out = subprocess.run(["aws", "--endpoint-url", target.url, "s3", "cp", f"s3://{bucket}/large.bin", str(back)],
+                         env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert back.read_bytes() == source.read_bytes()

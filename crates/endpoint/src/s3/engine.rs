@@ -102,7 +102,24 @@ struct Inner {
     blobs: Blobs,
     buckets: RwLock<BTreeMap<String, Bucket>>,
     next_id: AtomicU64,
+    /// Multipart uploads in progress, by upload id (kept in memory: an upload
+    /// not completed before a restart is gone, its parts with it).
+    uploads: Mutex<HashMap<String, Upload>>,
 }
+
+/// A multipart upload in progress.
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: String,
+    metadata: BTreeMap<String, String>,
+    headers: BTreeMap<String, String>,
+    /// Part number → (bytes, quoted hex MD5).
+    parts: BTreeMap<u32, (Bytes, String)>,
+}
+
+/// The smallest part but the last, as S3 requires.
+const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 
 /// The S3 service of an endpoint; cheap to clone.
 #[derive(Clone)]
@@ -210,6 +227,7 @@ impl S3 {
                 blobs,
                 buckets: RwLock::new(buckets),
                 next_id: AtomicU64::new(max_id + 1),
+                uploads: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -334,8 +352,34 @@ impl S3 {
             .get(bucket)
             .map(|b| b.id)
             .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
-        let blob = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
+        self.store_object(
+            bucket_id,
+            bucket,
+            key,
+            data,
+            etag,
+            content_type,
+            metadata,
+            headers,
+        )
+        .await
+    }
+
+    /// Writes an object's bytes, then commits its metadata.
+    #[allow(clippy::too_many_arguments)]
+    async fn store_object(
+        &self,
+        bucket_id: u64,
+        bucket: &str,
+        key: &str,
+        data: Bytes,
+        etag: String,
+        content_type: String,
+        metadata: BTreeMap<String, String>,
+        headers: BTreeMap<String, String>,
+    ) -> S3Result<ObjectMeta> {
+        let blob = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: data.len() as u64,
@@ -386,6 +430,177 @@ impl S3 {
             self.inner.blobs.remove(old.blob);
         }
         Ok(meta)
+    }
+
+    fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> {
+        self.inner.uploads.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// CreateMultipartUpload: a new upload id.
+    pub fn create_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        content_type: String,
+        metadata: BTreeMap<String, String>,
+        headers: BTreeMap<String, String>,
+    ) -> S3Result<String> {
+        validate_key(key)?;
+        if !self.read().contains_key(bucket) {
+            return Err(S3Error::no_such_bucket(bucket));
+        }
+        let id = uuid::Uuid::new_v4().simple().to_string();
+        self.uploads().insert(
+            id.clone(),
+            Upload {
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                content_type,
+                metadata,
+                headers,
+                parts: BTreeMap::new(),
+            },
+        );
+        Ok(id)
+    }
+
+    fn no_such_upload(id: &str) -> S3Error {
+        S3Error::new(
+            "NoSuchUpload",
+            404,
+            "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.",
+        )
+        .with("UploadId", id)
+    }
+
+    /// UploadPart: keeps the part (replacing one with the same number); its ETag.
+    pub fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        number: u32,
+        data: Bytes,
+    ) -> S3Result<String> {
+        if !(1..=10_000).contains(&number) {
+            return Err(S3Error::new(
+                "InvalidArgument",
+                400,
+                "Part number must be an integer between 1 and 10000, inclusive",
+            )
+            .with("ArgumentName", "partNumber"));
+        }
+        let mut uploads = self.uploads();
+        let upload = uploads
+            .get_mut(id)
+            .filter(|u| u.bucket == bucket && u.key == key)
+            .ok_or_else(|| Self::no_such_upload(id))?;
+        let etag = format!("\"{}\"", hex::encode(Md5::digest(&data)));
+        upload.parts.insert(number, (data, etag.clone()));
+        Ok(etag)
+    }
+
+    /// AbortMultipartUpload.
+    pub fn abort_upload(&self, bucket: &str, key: &str, id: &str) -> S3Result<()> {
+        let mut uploads = self.uploads();
+        match uploads.get(id) {
+            Some(u) if u.bucket == bucket && u.key == key => {
+                uploads.remove(id);
+                Ok(())
+            }
+            _ => Err(Self::no_such_upload(id)),
+        }
+    }
+
+    /// CompleteMultipartUpload: the listed parts, in ascending order and with
+    /// their ETags, become the object; its ETag is the MD5 of the parts' MD5s
+    /// followed by `-<number of parts>`, as S3 computes it.
+    pub async fn complete_upload(
+        &self,
+        bucket: &str,
+        key: &str,
+        id: &str,
+        listed: &[(u32, String)],
+    ) -> S3Result<ObjectMeta> {
+        let upload = {
+            let mut uploads = self.uploads();
+            match uploads.get(id) {
+                Some(u) if u.bucket == bucket && u.key == key => {}
+                _ => return Err(Self::no_such_upload(id)),
+            }
+            if listed.is_empty() {
+                return Err(S3Error::new(
+                    "MalformedXML",
+                    400,
+                    "The XML you provided was not well-formed or did not validate against our published schema",
+                ));
+            }
+            if listed.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(S3Error::new(
+                    "InvalidPartOrder",
+                    400,
+                    "The list of parts was not in ascending order. The parts list must be specified in order by part number.",
+                ));
+            }
+            let Some(upload) = uploads.get(id) else {
+                return Err(Self::no_such_upload(id));
+            };
+            for (i, (number, etag)) in listed.iter().enumerate() {
+                let want = if etag.starts_with('"') {
+                    etag.clone()
+                } else {
+                    format!("\"{etag}\"")
+                };
+                match upload.parts.get(number) {
+                    Some((data, have)) if *have == want => {
+                        if i + 1 < listed.len() && data.len() < MIN_PART_SIZE {
+                            return Err(S3Error::new("EntityTooSmall", 400, "Your proposed upload is smaller than the minimum allowed object size.")
+                                .with("PartNumber", number.to_string()));
+                        }
+                    }
+                    _ => {
+                        return Err(S3Error::new("InvalidPart", 400, "One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part's entity tag.")
+                            .with("PartNumber", number.to_string()));
+                    }
+                }
+            }
+            uploads.remove(id).ok_or_else(|| Self::no_such_upload(id))?
+        };
+        let mut data = Vec::with_capacity(
+            listed
+                .iter()
+                .filter_map(|(n, _)| upload.parts.get(n))
+                .map(|(d, _)| d.len())
+                .sum(),
+        );
+        let mut digests = Vec::with_capacity(listed.len() * 16);
+        for (number, _) in listed {
+            if let Some((part, _)) = upload.parts.get(number) {
+                data.extend_from_slice(part);
+                digests.extend_from_slice(&Md5::digest(part));
+            }
+        }
+        let etag = format!(
+            "\"{}-{}\"",
+            hex::encode(Md5::digest(&digests)),
+            listed.len()
+        );
+        let bucket_id = self
+            .read()
+            .get(bucket)
+            .map(|b| b.id)
+            .ok_or_else(|| S3Error::no_such_bucket(bucket))?;
+        self.store_object(
+            bucket_id,
+            bucket,
+            key,
+            Bytes::from(data),
+            etag,
+            upload.content_type,
+            upload.metadata,
+            upload.headers,
+        )
+        .await
     }
 
     pub fn head_object(&self, bucket: &str, key: &str) -> S3Result<ObjectMeta> {

@@ -6,8 +6,8 @@
 //!
 //! Served: ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation,
 //! PutObject, GetObject (ranges), HeadObject, DeleteObject, DeleteObjects,
-//! ListObjects (v1 and v2), CopyObject. Multipart uploads are not implemented
-//! (NotImplemented).
+//! ListObjects (v1 and v2), CopyObject, and multipart uploads (Create, UploadPart,
+//! Complete, Abort; uploads in progress live in memory).
 
 pub mod engine;
 pub mod error;
@@ -236,9 +236,13 @@ async fn route(s3: &S3, req: RestRequest, request_id: &str) -> S3Result<Response
             )),
         };
     };
+    if key.is_none() && has(&query, "uploads") {
+        return Err(not_implemented("ListMultipartUploads"));
+    }
+    if key.is_some() && has(&query, "uploadId") && method == Method::GET {
+        return Err(not_implemented("ListParts"));
+    }
     for sub in [
-        "uploads",
-        "uploadId",
         "tagging",
         "acl",
         "versioning",
@@ -305,6 +309,12 @@ async fn route(s3: &S3, req: RestRequest, request_id: &str) -> S3Result<Response
                 "The specified method is not allowed against this resource.",
             )),
         },
+        Some(key) if has(&query, "uploads") || has(&query, "uploadId") => {
+            multipart(
+                s3, method, &bucket, &key, &query, &headers, body, request_id,
+            )
+            .await
+        }
         Some(key) => match method {
             Method::PUT => match header(&headers, "x-amz-copy-source") {
                 Some(source) => copy_object(s3, &bucket, &key, source, &headers, request_id).await,
@@ -512,30 +522,7 @@ async fn put_object(
             ));
         }
     }
-    let content_type = header(headers, "content-type")
-        .unwrap_or("binary/octet-stream")
-        .to_owned();
-    let mut metadata = BTreeMap::new();
-    let mut kept = BTreeMap::new();
-    for (name, value) in headers {
-        let name = name.as_str();
-        let Ok(value) = value.to_str() else { continue };
-        if let Some(meta) = name.strip_prefix("x-amz-meta-") {
-            metadata.insert(meta.to_owned(), value.to_owned());
-        } else if KEPT_HEADERS.contains(&name)
-            && !(name == "content-encoding" && value.trim() == "aws-chunked")
-        {
-            let value = value
-                .split(',')
-                .map(str::trim)
-                .filter(|p| *p != "aws-chunked")
-                .collect::<Vec<_>>()
-                .join(",");
-            kept.insert(name.to_owned(), value);
-        } else if name.starts_with("x-amz-checksum-") && name != "x-amz-checksum-algorithm" {
-            kept.insert(name.to_owned(), value.to_owned());
-        }
-    }
+    let (content_type, metadata, mut kept) = object_headers(headers);
     for (name, value) in trailers {
         if name.starts_with("x-amz-checksum-") {
             kept.insert(name, value);
@@ -561,6 +548,157 @@ async fn put_object(
         }
     }
     Ok(response)
+}
+
+/// An object's content type, user metadata (`x-amz-meta-*`) and the other headers
+/// kept with it (Content-Encoding without `aws-chunked`, Cache-Control, ...,
+/// checksums).
+fn object_headers(
+    headers: &HeaderMap,
+) -> (String, BTreeMap<String, String>, BTreeMap<String, String>) {
+    let content_type = header(headers, "content-type")
+        .unwrap_or("binary/octet-stream")
+        .to_owned();
+    let mut metadata = BTreeMap::new();
+    let mut kept = BTreeMap::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        let Ok(value) = value.to_str() else { continue };
+        if let Some(meta) = name.strip_prefix("x-amz-meta-") {
+            metadata.insert(meta.to_owned(), value.to_owned());
+        } else if KEPT_HEADERS.contains(&name)
+            && !(name == "content-encoding" && value.trim() == "aws-chunked")
+        {
+            let value = value
+                .split(',')
+                .map(str::trim)
+                .filter(|p| *p != "aws-chunked")
+                .collect::<Vec<_>>()
+                .join(",");
+            kept.insert(name.to_owned(), value);
+        } else if name.starts_with("x-amz-checksum-") && name != "x-amz-checksum-algorithm" {
+            kept.insert(name.to_owned(), value.to_owned());
+        }
+    }
+    (content_type, metadata, kept)
+}
+
+/// CreateMultipartUpload (`POST ?uploads`), UploadPart (`PUT ?partNumber&uploadId`),
+/// CompleteMultipartUpload (`POST ?uploadId`), AbortMultipartUpload (`DELETE ?uploadId`).
+#[allow(clippy::too_many_arguments)]
+async fn multipart(
+    s3: &S3,
+    method: Method,
+    bucket: &str,
+    key: &str,
+    query: &[(String, String)],
+    headers: &HeaderMap,
+    body: Bytes,
+    request_id: &str,
+) -> S3Result<Response> {
+    let upload_id = param(query, "uploadId").unwrap_or_default();
+    match method {
+        Method::POST if has(query, "uploads") => {
+            let (content_type, metadata, mut kept) = object_headers(headers);
+            kept.retain(|k, _| !k.starts_with("x-amz-checksum-"));
+            let id = s3.create_upload(bucket, key, content_type, metadata, kept)?;
+            let mut out = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<InitiateMultipartUploadResult xmlns=\"{XMLNS}\">"
+            );
+            el(&mut out, "Bucket", bucket);
+            el(&mut out, "Key", key);
+            el(&mut out, "UploadId", &id);
+            out.push_str("</InitiateMultipartUploadResult>");
+            Ok(xml(StatusCode::OK, out, request_id))
+        }
+        Method::PUT => {
+            let number = param(query, "partNumber")
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(0);
+            let (data, _) = payload(headers, body)?;
+            let etag = s3.upload_part(bucket, key, upload_id, number, data)?;
+            let mut response = empty(StatusCode::OK, request_id);
+            if let Ok(v) = HeaderValue::from_str(&etag) {
+                response.headers_mut().insert("etag", v);
+            }
+            Ok(response)
+        }
+        Method::POST => {
+            let parts = parse_complete(&body)?;
+            let meta = s3.complete_upload(bucket, key, upload_id, &parts).await?;
+            let mut out = format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<CompleteMultipartUploadResult xmlns=\"{XMLNS}\">"
+            );
+            el(
+                &mut out,
+                "Location",
+                &format!("/{bucket}/{}", percent_encode(key)),
+            );
+            el(&mut out, "Bucket", bucket);
+            el(&mut out, "Key", key);
+            el(&mut out, "ETag", &meta.etag);
+            out.push_str("</CompleteMultipartUploadResult>");
+            Ok(xml(StatusCode::OK, out, request_id))
+        }
+        Method::DELETE => {
+            s3.abort_upload(bucket, key, upload_id)?;
+            Ok(empty(StatusCode::NO_CONTENT, request_id))
+        }
+        _ => Err(S3Error::new(
+            "MethodNotAllowed",
+            405,
+            "The specified method is not allowed against this resource.",
+        )),
+    }
+}
+
+/// The `(PartNumber, ETag)` list of a CompleteMultipartUpload body.
+fn parse_complete(body: &[u8]) -> S3Result<Vec<(u32, String)>> {
+    let malformed = || {
+        S3Error::new(
+            "MalformedXML",
+            400,
+            "The XML you provided was not well-formed or did not validate against our published schema",
+        )
+    };
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let mut parts = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let (mut number, mut etag): (Option<u32>, Option<String>) = (None, None);
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(quick_xml::events::Event::Start(e)) => {
+                path.push(String::from_utf8_lossy(e.local_name().as_ref()).into_owned())
+            }
+            Ok(quick_xml::events::Event::End(e)) => {
+                if e.local_name().as_ref() == b"Part" {
+                    match (number.take(), etag.take()) {
+                        (Some(n), Some(t)) => parts.push((n, t)),
+                        _ => return Err(malformed()),
+                    }
+                }
+                path.pop();
+            }
+            Ok(quick_xml::events::Event::Text(t)) => {
+                let text = t.decode().map_err(|_| malformed())?;
+                let text = quick_xml::escape::unescape(&text)
+                    .map_err(|_| malformed())?
+                    .trim()
+                    .to_owned();
+                match path.last().map(String::as_str) {
+                    Some("PartNumber") => number = Some(text.parse().map_err(|_| malformed())?),
+                    Some("ETag") => etag = Some(text),
+                    _ => {}
+                }
+            }
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(_) => return Err(malformed()),
+        }
+        buf.clear();
+    }
+    Ok(parts)
 }
 
 /// `bytes=a-b`, `bytes=a-`, `bytes=-n` → (start, end inclusive).

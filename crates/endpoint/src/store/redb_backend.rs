@@ -16,6 +16,9 @@ fn io_err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
 
+/// redb's page cache.
+const CACHE_BYTES: usize = 64 * 1024 * 1024;
+
 /// A redb database file.
 pub struct RedbBackend {
     db: Database,
@@ -23,7 +26,11 @@ pub struct RedbBackend {
 
 impl RedbBackend {
     pub fn open(path: &Path) -> io::Result<Self> {
-        let db = Database::create(path)
+        // The engine reads the file only at start: a small page cache is enough
+        // (redb's default of 1 GiB would mostly hold what memory already has).
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
             .map_err(|e| io::Error::other(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(io_err)?;
         {
