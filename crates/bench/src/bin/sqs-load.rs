@@ -17,6 +17,13 @@
 //!   sender sends one message; the sample is from the send's start to the
 //!   receive's return (the receiver's connection is already waiting, so this is
 //!   the server's wake-up plus one request's travel).
+//! - `fanout`: SNS. Creates a topic `<queue>-topic` and four queues
+//!   `<queue>-fan-0..3` (each with a policy letting the topic send, subscribed with
+//!   raw delivery); then `--samples` times: four receivers wait, one Publish is
+//!   sent; the sample is from the Publish's start until all four receives have
+//!   returned (publish-to-visible in every queue).
+//! - `publish`: SNS Publish to that topic over every connection for `--duration`
+//!   seconds; msgs/s counts publishes (each is four deliveries).
 //! - `count`: prints the queue's message count (visible + in flight + delayed).
 //! - `purge`: deletes and recreates nothing; PurgeQueue.
 //!
@@ -60,7 +67,7 @@ struct Options {
 }
 
 const USAGE: &str = "usage: sqs-load --url http://HOST:PORT --queue NAME --workload \
-send|batch|fill|recv|longpoll|count|purge [--connections 64] [--duration 10] \
+send|batch|fill|recv|longpoll|fanout|publish|count|purge [--connections 64] [--duration 10] \
 [--messages N] [--samples 300] [--body-size 300] [--threads 2] [--server-pid PID] \
 [--gap-ms 5]";
 
@@ -148,6 +155,8 @@ impl<F: std::future::Future> AwaitBlocking for F {
 /// Authorization header: servers that host several services (moto) route on it.
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
 
+const SNS_AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/sns/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000";
+
 /// One keep-alive connection (opened again if the server closes it).
 struct Conn {
     sender: Sender,
@@ -174,14 +183,30 @@ impl Conn {
         })
     }
 
-    /// Sends one request; Ok((status, body)).
+    /// Sends one SQS request; Ok((status, body)).
     async fn call(&mut self, action: &str, body: Bytes) -> Result<(u16, Bytes), Error> {
+        self.call_target(&format!("AmazonSQS.{action}"), AUTHORIZATION, body)
+            .await
+    }
+
+    /// Sends one SNS request (JSON 1.0); Ok((status, body)).
+    async fn call_sns(&mut self, action: &str, body: Bytes) -> Result<(u16, Bytes), Error> {
+        self.call_target(&format!("SNS_20100331.{action}"), SNS_AUTHORIZATION, body)
+            .await
+    }
+
+    async fn call_target(
+        &mut self,
+        target: &str,
+        authorization: &str,
+        body: Bytes,
+    ) -> Result<(u16, Bytes), Error> {
         let request = Request::post("/")
             .header("host", &self.host)
             .header("content-type", "application/x-amz-json-1.0")
-            .header("x-amz-target", format!("AmazonSQS.{action}"))
+            .header("x-amz-target", target)
             .header("x-amz-date", "20260101T000000Z")
-            .header("authorization", AUTHORIZATION)
+            .header("authorization", authorization)
             .body(Full::new(body))
             .expect("valid request parts");
         // A server that answers `Connection: close` (moto's) costs a new connection
@@ -521,6 +546,140 @@ async fn run_longpoll(opts: &Options, url: &str, text: &str) -> Result<Tally, Er
     Ok(tally)
 }
 
+/// The topic and its four subscribed queues of the SNS workloads: (topic ARN, queue URLs).
+async fn fanout_setup(opts: &Options) -> Result<(String, Vec<String>), Error> {
+    let mut conn = Conn::open(opts.addr, &opts.host).await?;
+    let topic_name = format!("{}-topic", opts.queue);
+    let (status, answer) = conn
+        .call_sns(
+            "CreateTopic",
+            json!({ "Name": topic_name }).to_string().into(),
+        )
+        .await?;
+    if status != 200 {
+        return Err(format!("CreateTopic: HTTP {status}: {}", short(&answer)).into());
+    }
+    let topic: serde_json::Value = serde_json::from_slice(&answer)?;
+    let topic = topic["TopicArn"].as_str().ok_or("no TopicArn")?.to_owned();
+    let mut urls = Vec::new();
+    for i in 0..4 {
+        let name = format!("{}-fan-{i}", opts.queue);
+        let (status, answer) = conn
+            .call(
+                "CreateQueue",
+                json!({ "QueueName": name }).to_string().into(),
+            )
+            .await?;
+        if status != 200 {
+            return Err(format!("CreateQueue: HTTP {status}: {}", short(&answer)).into());
+        }
+        let url = serde_json::from_slice::<QueueUrlAnswer>(&answer)?.queue_url;
+        let arn = format!("arn:aws:sqs:us-east-1:000000000000:{name}");
+        let policy = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}}]});
+        let body = json!({ "QueueUrl": url, "Attributes": { "Policy": policy.to_string() } });
+        conn.call("SetQueueAttributes", body.to_string().into())
+            .await?;
+        let body = json!({ "TopicArn": topic, "Protocol": "sqs", "Endpoint": arn,
+                           "Attributes": { "RawMessageDelivery": "true" } });
+        let (status, answer) = conn.call_sns("Subscribe", body.to_string().into()).await?;
+        if status != 200 {
+            return Err(format!("Subscribe: HTTP {status}: {}", short(&answer)).into());
+        }
+        urls.push(url);
+    }
+    Ok((topic, urls))
+}
+
+/// Publish-to-visible latency in all four queues, `--samples` times.
+async fn run_fanout(opts: &Options, text: &str) -> Result<Tally, Error> {
+    let (topic, urls) = fanout_setup(opts).await?;
+    let mut receivers = Vec::new();
+    for _ in &urls {
+        receivers.push(Conn::open(opts.addr, &opts.host).await?);
+    }
+    let mut sender = Conn::open(opts.addr, &opts.host).await?;
+    let publish = Bytes::from(json!({ "TopicArn": topic, "Message": text }).to_string());
+    let mut tally = Tally::default();
+    for _ in 0..opts.samples {
+        let mut waiting = Vec::new();
+        for (conn, url) in receivers.drain(..).zip(&urls) {
+            let body = Bytes::from(
+                json!({ "QueueUrl": url, "MaxNumberOfMessages": 1, "WaitTimeSeconds": 20 })
+                    .to_string(),
+            );
+            let mut conn = conn;
+            waiting.push(tokio::spawn(async move {
+                let result = conn.call("ReceiveMessage", body).await;
+                (Instant::now(), result, conn)
+            }));
+        }
+        tokio::time::sleep(opts.gap).await;
+        let started = Instant::now();
+        let (status, answer) = sender.call_sns("Publish", publish.clone()).await?;
+        tally.requests += 1;
+        if status != 200 {
+            return Err(format!("Publish: HTTP {status}: {}", short(&answer)).into());
+        }
+        let mut last = started;
+        let mut ok = true;
+        for (task, url) in waiting.into_iter().zip(&urls) {
+            let (returned, result, conn) = task.await?;
+            receivers.push(conn);
+            tally.requests += 1;
+            last = last.max(returned);
+            let handles = match result {
+                Ok((200, answer)) => serde_json::from_slice::<ReceiveAnswer>(&answer)?.messages,
+                Ok((status, answer)) => {
+                    tally.error(format!("receive: HTTP {status}: {}", short(&answer)));
+                    ok = false;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if handles.len() != 1 {
+                tally.error(format!("a queue received {} messages", handles.len()));
+                ok = false;
+                continue;
+            }
+            let delete = json!({ "QueueUrl": url, "ReceiptHandle": handles[0].receipt_handle });
+            sender
+                .call("DeleteMessage", delete.to_string().into())
+                .await?;
+        }
+        if ok {
+            tally
+                .latencies
+                .push(micros(last.saturating_duration_since(started)));
+            tally.messages += 1;
+        }
+    }
+    Ok(tally)
+}
+
+/// Publishes for the run's duration; each sample is one Publish.
+async fn run_publish(mut conn: Conn, topic: String, text: String, stop: Stop) -> Tally {
+    let body = Bytes::from(json!({ "TopicArn": topic, "Message": text }).to_string());
+    let mut tally = Tally::default();
+    while !stop.done() {
+        let started = Instant::now();
+        match conn.call_sns("Publish", body.clone()).await {
+            Ok((200, _)) => {
+                tally.latencies.push(micros(started.elapsed()));
+                tally.messages += 1;
+            }
+            Ok((status, answer)) => tally.error(format!("HTTP {status}: {}", short(&answer))),
+            Err(e) => {
+                tally.error(e.to_string());
+                break;
+            }
+        }
+        tally.requests += 1;
+    }
+    tally
+}
+
 async fn queue_count(opts: &Options, url: &str) -> Result<u64, Error> {
     let mut conn = Conn::open(opts.addr, &opts.host).await?;
     let body = json!({
@@ -613,14 +772,21 @@ async fn run(opts: Options) -> Result<(), Error> {
             }
             return Ok(());
         }
-        "send" | "batch" | "fill" | "recv" | "recv+delete" | "longpoll" => {}
+        "send" | "batch" | "fill" | "recv" | "recv+delete" | "longpoll" | "fanout" | "publish" => {}
         other => return Err(format!("unknown workload {other}\n{USAGE}").into()),
     }
     let mut cpu_before = opts.server_pid.map(cpu_seconds);
     let mut started = Instant::now();
     let mut tally = Tally::default();
+    let topic = if opts.workload == "publish" {
+        Some(fanout_setup(&opts).await?.0)
+    } else {
+        None
+    };
     if opts.workload == "longpoll" {
         tally = run_longpoll(&opts, &url, &text).await?;
+    } else if opts.workload == "fanout" {
+        tally = run_fanout(&opts, &text).await?;
     } else {
         let mut conns = Vec::with_capacity(opts.connections);
         for _ in 0..opts.connections {
@@ -638,6 +804,12 @@ async fn run(opts: Options) -> Result<(), Error> {
             let (url, text, stop) = (url.clone(), text.clone(), stop.clone());
             tasks.push(match opts.workload.as_str() {
                 "send" => tokio::spawn(run_send(conn, url, text, stop)),
+                "publish" => tokio::spawn(run_publish(
+                    conn,
+                    topic.clone().unwrap_or_default(),
+                    text,
+                    stop,
+                )),
                 "recv" | "recv+delete" => tokio::spawn(run_recv(conn, url, stop)),
                 _ => tokio::spawn(run_batch(conn, url, text, stop)),
             });
