@@ -631,3 +631,157 @@ async fn a_delivery_the_queue_policy_denies_goes_to_the_dead_letter_queue() {
     assert_eq!(deliveries(&client, "outcome=denied").await.len(), 1);
     assert_eq!(deliveries(&client, "outcome=dead_lettered").await.len(), 1);
 }
+
+#[tokio::test]
+async fn the_rest_of_the_actions_list_tag_batch_and_remove() {
+    let (_endpoint, client) = start().await;
+    let topic = sns_ok(
+        &client,
+        "CreateTopic",
+        json!({"Name": "lifecycle", "Tags": [{"Key": "team", "Value": "web"}]}),
+    )
+    .await["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Tags.
+    sns_ok(&client, "TagResource", json!({"ResourceArn": topic, "Tags": [{"Key": "env", "Value": "test"}, {"Key": "team", "Value": "video"}]})).await;
+    sns_ok(
+        &client,
+        "UntagResource",
+        json!({"ResourceArn": topic, "TagKeys": ["env"]}),
+    )
+    .await;
+    let tags = sns_ok(
+        &client,
+        "ListTagsForResource",
+        json!({"ResourceArn": topic}),
+    )
+    .await;
+    assert_eq!(tags["Tags"], json!([{"Key": "team", "Value": "video"}]));
+    let (status, error) = sns(
+        &client,
+        "ListTagsForResource",
+        json!({"ResourceArn": "arn:aws:sns:us-east-1:000000000000:nope"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status, 404);
+    assert_eq!(
+        error["__type"],
+        "com.amazonaws.sns#ResourceNotFoundException"
+    );
+
+    // Subscriptions: listed, described, removed.
+    let (queue, sub) = subscribed_queue(
+        &client,
+        &topic,
+        "lifecycle-q",
+        true,
+        json!({"RawMessageDelivery": "true"}),
+    )
+    .await;
+    let all = sns_ok(&client, "ListSubscriptions", json!({})).await;
+    assert!(
+        all["Subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["SubscriptionArn"] == sub.as_str())
+    );
+    let described = sns_ok(
+        &client,
+        "GetSubscriptionAttributes",
+        json!({"SubscriptionArn": sub}),
+    )
+    .await;
+    assert_eq!(described["Attributes"]["RawMessageDelivery"], "true");
+    assert_eq!(described["Attributes"]["Protocol"], "sqs");
+    assert_eq!(described["Attributes"]["TopicArn"], topic.as_str());
+    assert_eq!(described["Attributes"]["PendingConfirmation"], "false");
+
+    // PublishBatch: each entry delivered; a bad entry fails alone; batch rules.
+    let batch = sns_ok(
+        &client,
+        "PublishBatch",
+        json!({"TopicArn": topic, "PublishBatchRequestEntries": [
+            {"Id": "a", "Message": "first"}, {"Id": "b", "Message": "second"}, {"Id": "c", "Message": ""}]}),
+    )
+    .await;
+    assert_eq!(batch["Successful"].as_array().unwrap().len(), 2);
+    assert_eq!(batch["Failed"][0]["Id"], "c");
+    assert_eq!(batch["Failed"][0]["SenderFault"], true);
+    let mut bodies: Vec<String> = client
+        .receive(
+            &queue,
+            json!({"MaxNumberOfMessages": 10, "WaitTimeSeconds": 0}),
+        )
+        .await
+        .iter()
+        .map(|m| m["Body"].as_str().unwrap().to_owned())
+        .collect();
+    bodies.sort();
+    assert_eq!(bodies, ["first", "second"]);
+    let (_, error) = sns(&client, "PublishBatch", json!({"TopicArn": topic, "PublishBatchRequestEntries": [{"Id": "x", "Message": "1"}, {"Id": "x", "Message": "2"}]}))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error["__type"],
+        "com.amazonaws.sns#BatchEntryIdsNotDistinctException"
+    );
+    let eleven: Vec<Value> = (0..11)
+        .map(|i| json!({"Id": format!("e{i}"), "Message": "m"}))
+        .collect();
+    let (_, error) = sns(
+        &client,
+        "PublishBatch",
+        json!({"TopicArn": topic, "PublishBatchRequestEntries": eleven}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error["__type"],
+        "com.amazonaws.sns#TooManyEntriesInBatchRequestException"
+    );
+
+    // Unsubscribe: nothing more arrives; the topic counts it as deleted.
+    sns_ok(&client, "Unsubscribe", json!({"SubscriptionArn": sub})).await;
+    sns_ok(
+        &client,
+        "Publish",
+        json!({"TopicArn": topic, "Message": "after unsubscribe"}),
+    )
+    .await;
+    assert!(client.receive_now(&queue, 10).await.is_empty());
+    let attributes = sns_ok(&client, "GetTopicAttributes", json!({"TopicArn": topic})).await;
+    assert_eq!(attributes["Attributes"]["SubscriptionsDeleted"], "1");
+    let (status, _) = sns(
+        &client,
+        "GetSubscriptionAttributes",
+        json!({"SubscriptionArn": sub}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status, 404);
+
+    // DeleteTopic: gone from the list, publishing to it is NotFound, deleting again succeeds.
+    sns_ok(&client, "DeleteTopic", json!({"TopicArn": topic})).await;
+    let topics = sns_ok(&client, "ListTopics", json!({})).await;
+    assert!(
+        !topics["Topics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["TopicArn"] == topic.as_str())
+    );
+    let (status, error) = sns(
+        &client,
+        "Publish",
+        json!({"TopicArn": topic, "Message": "x"}),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(status, 404);
+    assert_eq!(error["__type"], "com.amazonaws.sns#NotFoundException");
+    sns_ok(&client, "DeleteTopic", json!({"TopicArn": topic})).await;
+}
