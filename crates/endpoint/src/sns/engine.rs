@@ -162,8 +162,41 @@ pub use crate::time::iso8601;
 const DEDUP_WINDOW_MS: u64 = 5 * 60 * 1000;
 const MAX_MESSAGE_BYTES: usize = 262_144;
 
+/// Store keys of pending HTTP/S deliveries have this bit set; subscriptions' do not.
+const PENDING_KEY_BIT: u64 = 1 << 63;
+
+/// An HTTP/S delivery not yet done, kept in the store (as JSON) so that a
+/// restart resumes its retries.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingHttp {
+    id: u64,
+    topic_id: u64,
+    subscription_arn: String,
+    outgoing: Outgoing,
+    /// The attempt to make next (0 first) and when.
+    attempt: usize,
+    due_ms: u64,
+}
+
+impl PendingHttp {
+    fn put(&self) -> Op {
+        Op::PutItem {
+            owner: self.topic_id,
+            key: self.id | PENDING_KEY_BIT,
+            record: serde_json::to_vec(self).unwrap_or_default(),
+        }
+    }
+
+    fn delete(&self) -> Op {
+        Op::DeleteItem {
+            owner: self.topic_id,
+            key: self.id | PENDING_KEY_BIT,
+        }
+    }
+}
+
 /// The fields of one published message, after validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Outgoing {
     message_id: String,
     topic_arn: String,
@@ -180,6 +213,7 @@ struct Outgoing {
     signature_version: signing::Version,
     /// Signatures made so far, by message text (subscribers of one protocol
     /// share a text, so the RSA work is done once per text).
+    #[serde(skip)]
     signatures: Arc<tokio::sync::Mutex<BTreeMap<String, Option<String>>>>,
 }
 
@@ -292,8 +326,17 @@ impl Sns {
                 Err(_) => tracing::error!(id, "skipping an unreadable topic record"),
             }
         }
+        let mut pending = Vec::new();
         for (topic_id, key, bytes, _) in loaded.items {
-            max_id = max_id.max(key);
+            max_id = max_id.max(key & !PENDING_KEY_BIT);
+            if key & PENDING_KEY_BIT != 0 {
+                match serde_json::from_slice::<PendingHttp>(&bytes) {
+                    Ok(p) if topic_arns.contains_key(&topic_id) => pending.push(p),
+                    Ok(_) => {}
+                    Err(_) => tracing::error!(key, "skipping an unreadable pending delivery"),
+                }
+                continue;
+            }
             let Ok(record) = postcard::from_bytes::<SubscriptionRecord>(&bytes) else {
                 tracing::error!(key, "skipping an unreadable subscription record");
                 continue;
@@ -319,7 +362,7 @@ impl Sns {
                 "restored SNS state"
             );
         }
-        Sns {
+        let sns = Sns {
             inner: Arc::new(Inner {
                 account_id,
                 clock,
@@ -331,7 +374,14 @@ impl Sns {
                 log,
                 signer,
             }),
+        };
+        if !pending.is_empty() {
+            tracing::info!(deliveries = pending.len(), "resuming HTTP/S deliveries");
         }
+        for delivery in pending {
+            tokio::spawn(sns.clone().deliver_http(delivery));
+        }
+        sns
     }
 
     pub fn log(&self) -> &DeliveryLog {
@@ -1281,6 +1331,7 @@ impl Sns {
         };
         let outgoing = Arc::new(outgoing);
         let mut sqs_deliveries = Vec::new();
+        let mut http_deliveries = Vec::new();
         for (sub, filter) in targets {
             if let Some((policy, scope)) = &filter {
                 let body = outgoing.text_for(&sub.protocol);
@@ -1301,10 +1352,29 @@ impl Sns {
                 let outgoing = outgoing.clone();
                 sqs_deliveries.push(async move { sns.deliver_sqs(&sub, &outgoing).await });
             } else {
-                tokio::spawn(self.clone().deliver_http(sub, outgoing.clone()));
+                let topic_id = self.read().topics.get(&sub.topic_arn).map(|t| t.id);
+                if let Some(topic_id) = topic_id {
+                    http_deliveries.push(PendingHttp {
+                        id: self.inner.next_id.fetch_add(1, Ordering::Relaxed),
+                        topic_id,
+                        subscription_arn: sub.arn.clone(),
+                        outgoing: (*outgoing).clone(),
+                        attempt: 0,
+                        due_ms: now,
+                    });
+                }
             }
         }
+        // HTTP/S deliveries are durably scheduled before the publish answers.
+        let scheduled = self
+            .inner
+            .store
+            .submit(http_deliveries.iter().map(PendingHttp::put).collect());
         futures_join(sqs_deliveries).await;
+        Self::durable(scheduled).await?;
+        for delivery in http_deliveries {
+            tokio::spawn(self.clone().deliver_http(delivery));
+        }
         Ok((
             outgoing.message_id.clone(),
             outgoing.sequence_number.clone(),
@@ -1451,7 +1521,23 @@ impl Sns {
     }
 
     /// HTTP/S delivery with the DeliveryPolicy's retries, then the DLQ.
-    async fn deliver_http(self, sub: SubscriptionRecord, outgoing: Arc<Outgoing>) {
+    async fn deliver_http(self, mut pending: PendingHttp) {
+        let sub = self
+            .read()
+            .subscriptions
+            .get(&pending.subscription_arn)
+            .map(|s| s.record.clone());
+        let Some(sub) = sub else {
+            // Unsubscribed (or the topic deleted) meanwhile: nothing to deliver.
+            self.inner.store.write_behind(vec![pending.delete()]);
+            return;
+        };
+        let outgoing = Arc::new(pending.outgoing.clone());
+        // At shutdown the delivery stops; it is in the store and resumes at start.
+        tokio::select! {
+            _ = self.inner.clock.sleep_until(pending.due_ms) => {}
+            _ = self.inner.sqs.closed() => return,
+        }
         let policy = sub.attributes.get("DeliveryPolicy").cloned().or_else(|| {
             self.read()
                 .topics
@@ -1464,7 +1550,7 @@ impl Sns {
         } else {
             self.envelope(&sub, &outgoing).await
         };
-        let mut attempt = 0usize;
+        let mut attempt = pending.attempt;
         loop {
             let result = self
                 .inner
@@ -1492,6 +1578,7 @@ impl Sns {
                     Outcome::Delivered,
                     format!("attempt {}", attempt + 1),
                 );
+                self.inner.store.write_behind(vec![pending.delete()]);
                 return;
             };
             match schedule.delay(attempt) {
@@ -1513,7 +1600,14 @@ impl Sns {
                             delay.as_secs_f64()
                         ),
                     );
-                    clock.sleep_until(due).await;
+                    // The next attempt survives a restart.
+                    pending.attempt = attempt + 1;
+                    pending.due_ms = due;
+                    self.inner.store.write_behind(vec![pending.put()]);
+                    tokio::select! {
+                        _ = clock.sleep_until(due) => {}
+                        _ = self.inner.sqs.closed() => return,
+                    }
                     attempt += 1;
                 }
                 None => {
@@ -1526,6 +1620,7 @@ impl Sns {
                         format!("gave up after {} attempts ({failure})", attempt + 1),
                     );
                     self.dead_letter(&sub, &outgoing).await;
+                    self.inner.store.write_behind(vec![pending.delete()]);
                     return;
                 }
             }

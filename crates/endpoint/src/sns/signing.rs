@@ -46,7 +46,7 @@ const KEY_FILE: &str = "sns-signing-key.pem";
 const CERT_FILE: &str = "sns-signing-cert.pem";
 
 /// A topic's `SignatureVersion`: which hash signs its messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum Version {
     /// SHA1withRSA, AWS's default.
     #[default]

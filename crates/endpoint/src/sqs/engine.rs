@@ -165,6 +165,8 @@ struct Inner {
     move_tasks: Mutex<Vec<Arc<Mutex<MoveTask>>>>,
     /// Set at shutdown: long polls return at once.
     closing: AtomicBool,
+    /// Woken at shutdown, for background work that waits (see [`Sqs::closed`]).
+    closed: Notify,
 }
 
 /// A weak handle on the engine, for background loops.
@@ -263,6 +265,7 @@ impl Sqs {
                 reaper_wake: Arc::new(Notify::new()),
                 move_tasks: Mutex::new(Vec::new()),
                 closing: AtomicBool::new(false),
+                closed: Notify::new(),
             }),
         };
         for queue in by_id.values() {
@@ -300,6 +303,7 @@ impl Sqs {
     /// new ones return at once: the endpoint is shutting down.
     pub fn close(&self) {
         self.inner.closing.store(true, Ordering::Release);
+        self.inner.closed.notify_waiters();
         let queues: Vec<Arc<Queue>> = self.all_queues();
         for queue in queues {
             queue.visible.notify_waiters();
@@ -321,6 +325,17 @@ impl Sqs {
     /// A handle that does not keep the engine (and its store) alive.
     pub fn downgrade(&self) -> WeakSqs {
         WeakSqs(Arc::downgrade(&self.inner))
+    }
+
+    /// Completes when [`Sqs::close`] is called (at once if it was).
+    pub async fn closed(&self) {
+        let notified = self.inner.closed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if self.is_closing() {
+            return;
+        }
+        notified.await;
     }
 
     /// Whether [`Sqs::close`] was called: background loops should end.

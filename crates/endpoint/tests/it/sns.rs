@@ -785,3 +785,66 @@ async fn the_rest_of_the_actions_list_tag_batch_and_remove() {
     assert_eq!(error["__type"], "com.amazonaws.sns#NotFoundException");
     sns_ok(&client, "DeleteTopic", json!({"TopicArn": topic})).await;
 }
+
+/// A publish answers once its HTTP/S deliveries are durably scheduled: retries
+/// pending at a shutdown go on after the restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_retries_pending_at_a_restart_go_on_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = crate::support::start_with(Some(dir.path()), true).await;
+    let client = Client::new(&endpoint.url());
+    let topic = sns_ok(&client, "CreateTopic", json!({"Name": "durable-hooks"})).await["TopicArn"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (sub, hook) = start_subscriber(1).await;
+    sns_ok(
+        &client,
+        "Subscribe",
+        json!({"TopicArn": topic, "Protocol": "http", "Endpoint": hook, "Attributes": {"DeliveryPolicy": QUICK_RETRIES}}),
+    )
+    .await;
+    let confirmation = wait_for(&sub, "SubscriptionConfirmation", 1)
+        .await
+        .remove(0);
+    sns_ok(
+        &client,
+        "ConfirmSubscription",
+        json!({"TopicArn": topic, "Token": confirmation["Token"]}),
+    )
+    .await;
+    sns_ok(
+        &client,
+        "Publish",
+        json!({"TopicArn": topic, "Message": "survives"}),
+    )
+    .await;
+    wait_for(&sub, "Notification", 1).await; // the first attempt, refused
+    for _ in 0..100 {
+        if !deliveries(&client, "outcome=retrying").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    endpoint.shutdown().await.unwrap();
+
+    let endpoint = crate::support::start_with(Some(dir.path()), true).await;
+    endpoint.advance(Duration::from_secs(6));
+    let got = wait_for(&sub, "Notification", 2).await;
+    assert_eq!(got[1]["Message"], "survives");
+    let client = Client::new(&endpoint.url());
+    for _ in 0..100 {
+        if !deliveries(&client, "outcome=delivered").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let delivered = deliveries(&client, "outcome=delivered").await;
+    assert!(
+        delivered
+            .iter()
+            .any(|d| d["detail"].as_str().unwrap().contains("attempt 2")),
+        "{delivered:?}"
+    );
+    endpoint.shutdown().await.unwrap();
+}
