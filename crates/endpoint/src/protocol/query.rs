@@ -373,6 +373,10 @@ pub fn ok_wrapped(action: &str, xmlns: &str, result: &Value, request_id: &str) -
             write_wrapped(fields, &mut out);
             out.push_str(&format!("</{action}Result>"));
         }
+        // An action with an output shape answers an empty Result element.
+        _ if !crate::sns::model::NO_OUTPUT.contains(&action) => {
+            out.push_str(&format!("<{action}Result/>"));
+        }
         _ => {}
     }
     out.push_str("<ResponseMetadata>");

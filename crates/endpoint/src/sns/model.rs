@@ -165,6 +165,14 @@ pub enum Request {
     ListTagsForResource(ResourceArnOnly),
 }
 
+/// The actions whose answer has no output shape (no `<ActionResult>` element).
+pub const NO_OUTPUT: [&str; 4] = [
+    "DeleteTopic",
+    "SetTopicAttributes",
+    "Unsubscribe",
+    "SetSubscriptionAttributes",
+];
+
 /// The action names, as in `X-Amz-Target: SNS_20100331.<name>` and `Action=<name>`.
 pub const ACTIONS: [&str; 17] = [
     "CreateTopic",
