@@ -39,6 +39,9 @@ type Sample = (u64, u64, u64);
 pub struct History {
     samples: Mutex<HashMap<String, VecDeque<Sample>>>,
     services: Mutex<Vec<(String, String)>>,
+    /// The parts whose readiness makes the system ready (name → readiness URL),
+    /// once `nextflix up` has applied the topology and started them.
+    parts: Mutex<Option<Vec<(String, String)>>>,
 }
 
 impl History {
@@ -46,6 +49,12 @@ impl History {
     /// service's pre-warmed titles).
     pub fn set_services(&self, services: Vec<(String, String)>) {
         *self.services.lock().unwrap_or_else(|e| e.into_inner()) = services;
+    }
+
+    /// The parts of the system (name → readiness URL): `GET /_nextflix/system/ready`
+    /// answers 200 only when every one of them does.
+    pub fn set_system_parts(&self, parts: Vec<(String, String)>) {
+        *self.parts.lock().unwrap_or_else(|e| e.into_inner()) = Some(parts);
     }
 
     fn services(&self) -> Vec<(String, String)> {
@@ -563,4 +572,43 @@ async fn bucket_page(State(app): Shared, Path(name): Path<String>) -> Response {
         },
     )
     .into_response()
+}
+
+/// `GET /_nextflix/system/ready`: 200 once the topology is applied (the parts are
+/// known) and every part's readiness answers 200; else 503, naming what is not ready.
+pub async fn system_ready(State(app): Shared) -> Response {
+    let parts = app
+        .console
+        .parts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let Some(parts) = parts else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(serde_json::json!({"ready": false, "reason": "the system is starting: the topology is not applied yet (or this endpoint does not run under nextflix up)"})),
+        )
+            .into_response();
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(1000))
+        .build()
+        .unwrap_or_default();
+    let mut states = serde_json::Map::new();
+    let mut all = true;
+    for (name, url) in parts {
+        let ok = matches!(http.get(&url).send().await, Ok(r) if r.status().is_success());
+        all &= ok;
+        states.insert(name, serde_json::Value::Bool(ok));
+    }
+    let status = if all {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({"ready": all, "parts": states})),
+    )
+        .into_response()
 }

@@ -151,6 +151,7 @@ pub fn router(
     };
     let admin_routes = Router::new()
         .route("/ready", get(|| async { "OK" }))
+        .route("/system/ready", get(crate::console::system_ready))
         .route("/health", get(|| async { "OK" }))
         .route("/metrics", get(metrics))
         .route("/sqs/queues", get(list_queues))

@@ -175,6 +175,11 @@ impl Endpoint {
         self.console.set_services(services);
     }
 
+    /// The parts (name → readiness URL) that `GET /_nextflix/system/ready` checks.
+    pub fn set_system_parts(&self, parts: Vec<(String, String)>) {
+        self.console.set_system_parts(parts);
+    }
+
     /// Moves a virtual clock forward (on a real clock it adds an offset).
     pub fn advance(&self, by: Duration) {
         self.sqs.clock().advance(by);

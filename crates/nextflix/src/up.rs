@@ -277,6 +277,16 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         wait_ready(kind.name(), &format!("{}/ready", service.url()), limit).await?;
     }
 
+    if let Some(endpoint) = &endpoint {
+        let mut parts = vec![
+            ("catalog".to_owned(), format!("{}/ready", catalog.url())),
+            ("web".to_owned(), format!("{}/ready", web.url())),
+        ];
+        for (kind, service) in &services {
+            parts.push((kind.name().to_owned(), format!("{}/ready", service.url())));
+        }
+        endpoint.set_system_parts(parts);
+    }
     println!();
     println!(
         "  Nextflix is up ({:.1} s).",
@@ -295,6 +305,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
                 endpoint.url()
             );
             println!("  Console      {}/_console", endpoint.url());
+            println!("  Ready        {}/_nextflix/system/ready", endpoint.url());
         }
         None => println!(
             "  AWS          real AWS ({})",

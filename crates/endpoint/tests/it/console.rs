@@ -86,3 +86,25 @@ async fn the_console_is_off_without_admin() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn system_readiness_waits_for_every_part() {
+    let (endpoint, _) = start().await;
+    let url = format!("{}/_nextflix/system/ready", endpoint.url());
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 503, "no parts known yet: {body}");
+    assert!(body.contains("topology"), "{body}");
+    // One part answering, one not (nothing listens on its port).
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}/ready", closed.local_addr().unwrap());
+    drop(closed);
+    let alive = format!("{}/_nextflix/ready", endpoint.url());
+    endpoint.set_system_parts(vec![("alive".into(), alive.clone()), ("dead".into(), dead)]);
+    let (status, body) = get(&url).await;
+    assert_eq!(status, 503);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["parts"], json!({"alive": true, "dead": false}));
+    endpoint.set_system_parts(vec![("alive".into(), alive)]);
+    let (status, _) = get(&url).await;
+    assert_eq!(status, 200);
+}

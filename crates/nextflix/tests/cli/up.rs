@@ -295,6 +295,18 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
         assert_eq!(status["eventsProcessed"], 1, "{kind}: {status}");
     }
 
+    // The system's readiness: every part answers.
+    let system: Value = http
+        .get(format!("{endpoint}/_nextflix/system/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(system["ready"], true, "{system}");
+    assert_eq!(system["parts"].as_object().unwrap().len(), 6, "{system}");
+
     // The console shows the services, and what the streaming service pre-warmed.
     let console = http
         .get(format!("{endpoint}/_console"))
