@@ -4,42 +4,19 @@
 //! three objects, and /browse shows the visitor's own rows with the right titles.
 //! Screenshots go to `artifacts/e2e-*.png`.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
+use std::collections::BTreeSet;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use serde_json::Value;
 
-use crate::support::nextflix;
+use crate::support::{Up, start_up};
 
 /// How long the services and the bucket get to see the three events.
 const PROCESSING_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// `nextflix up`, killed on drop.
-struct Up {
-    child: Child,
-    urls: BTreeMap<String, String>,
-    logs: mpsc::Receiver<String>,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Up {
-    /// Everything logged so far (for failure messages).
-    fn logs(&self) -> Vec<String> {
-        self.logs.try_iter().collect()
-    }
-}
 
 /// A port nobody listens on right now.
 fn free_port() -> u16 {
@@ -52,82 +29,12 @@ fn free_port() -> u16 {
 /// Starts `nextflix up` on ephemeral ports (images from a local port where nothing
 /// answers, so the page shows its artwork and never leaves 127.0.0.1) and waits
 /// for the URLs it prints once every part is ready.
-fn start_up(state_dir: &Path) -> Up {
+fn start_local_up(state_dir: &Path) -> Up {
     let images = format!("http://127.0.0.1:{}/t/p/", free_port());
-    let mut child = nextflix()
-        .args(["--log-format", "json", "up"])
-        .args([
-            "--web-bind",
-            "127.0.0.1:0",
-            "--catalog-bind",
-            "127.0.0.1:0",
-            "--endpoint-bind",
-            "127.0.0.1:0",
-            "--services-port",
-            "0",
-            "--services-host",
-            "127.0.0.1",
-            "--image-url",
-            &images,
-        ])
-        .arg("--state-dir")
-        .arg(state_dir)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("REDIS_URL")
-        .env_remove("NEXTFLIX_AWS")
-        .env_remove("NEXTFLIX_TOPOLOGY")
-        .env_remove("CATALOG_DATA_DIR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, logs) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stdout = child.stdout.take().unwrap();
-    let (url_tx, url_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut urls = BTreeMap::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            match words.as_slice() {
-                ["Web", url, ..] => {
-                    urls.insert("web".to_owned(), (*url).to_owned());
-                }
-                ["Catalog", "API", url, ..] => {
-                    urls.insert("catalog".to_owned(), (*url).to_owned());
-                }
-                ["AWS", "endpoint", url, ..] => {
-                    urls.insert("endpoint".to_owned(), (*url).to_owned());
-                }
-                [
-                    kind @ ("search" | "recommendation" | "streaming" | "user"),
-                    url,
-                ] => {
-                    urls.insert((*kind).to_owned(), (*url).to_owned());
-                }
-                ["Ctrl-C", ..] => {
-                    let _ = url_tx.send(urls.clone());
-                }
-                _ => {}
-            }
-        }
-    });
-    let mut up = Up {
-        child,
-        urls: BTreeMap::new(),
-        logs,
-    };
-    up.urls = url_rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| panic!("nextflix up did not print its URLs; logs: {:#?}", up.logs()));
+    let up = start_up(
+        state_dir,
+        &["--services-host", "127.0.0.1", "--image-url", &images],
+    );
     for part in [
         "web",
         "catalog",
@@ -321,7 +228,7 @@ fn keys(xml: &str) -> Vec<String> {
 async fn a_browser_opens_three_titles_and_every_part_sees_them() {
     let started = Instant::now();
     let state = tempfile::tempdir().unwrap();
-    let up = start_up(state.path());
+    let up = start_local_up(state.path());
     let web = up.urls["web"].clone();
     let endpoint = up.urls["endpoint"].clone();
     eprintln!("e2e: nextflix up ready after {:?}", started.elapsed());

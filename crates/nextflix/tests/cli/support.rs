@@ -83,3 +83,103 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `nextflix up` as a process, killed on drop, with the URLs it printed.
+pub struct Up {
+    pub child: Child,
+    pub urls: std::collections::BTreeMap<String, String>,
+    pub logs: mpsc::Receiver<String>,
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Up {
+    /// Everything logged so far (for failure messages).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.try_iter().collect()
+    }
+}
+
+/// Starts `nextflix --log-format json up` on ephemeral ports (plus `extra` flags)
+/// and waits for the URLs it prints once every part is ready: `web`, `catalog`,
+/// `endpoint` and the four services by name.
+pub fn start_up(state_dir: &Path, extra: &[&str]) -> Up {
+    let mut child = nextflix()
+        .args(["--log-format", "json", "up"])
+        .args([
+            "--web-bind",
+            "127.0.0.1:0",
+            "--catalog-bind",
+            "127.0.0.1:0",
+            "--endpoint-bind",
+            "127.0.0.1:0",
+            "--services-port",
+            "0",
+        ])
+        .args(extra)
+        .arg("--state-dir")
+        .arg(state_dir)
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("REDIS_URL")
+        .env_remove("NEXTFLIX_AWS")
+        .env_remove("NEXTFLIX_TOPOLOGY")
+        .env_remove("CATALOG_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, logs) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (url_tx, url_rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut urls = std::collections::BTreeMap::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["Web", url, ..] => {
+                    urls.insert("web".to_owned(), (*url).to_owned());
+                }
+                ["Catalog", "API", url, ..] => {
+                    urls.insert("catalog".to_owned(), (*url).to_owned());
+                }
+                ["AWS", "endpoint", url, ..] => {
+                    urls.insert("endpoint".to_owned(), (*url).to_owned());
+                }
+                [
+                    kind @ ("search" | "recommendation" | "streaming" | "user"),
+                    url,
+                ] => {
+                    urls.insert((*kind).to_owned(), (*url).to_owned());
+                }
+                ["Ctrl-C", ..] => {
+                    let _ = url_tx.send(urls.clone());
+                }
+                _ => {}
+            }
+        }
+    });
+    let mut up = Up {
+        child,
+        urls: Default::default(),
+        logs,
+    };
+    match url_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(urls) => up.urls = urls,
+        Err(_) => panic!("nextflix up did not print its URLs; logs: {:#?}", up.logs()),
+    }
+    up
+}

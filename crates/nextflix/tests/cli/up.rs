@@ -2,100 +2,12 @@
 //! event's path from the web to the topic, the queues and the bucket, a second
 //! run that changes nothing, and Ctrl-C stopping everything.
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::support::nextflix;
-
-struct Up {
-    child: Child,
-    urls: BTreeMap<String, String>,
-    logs: mpsc::Receiver<String>,
-}
-
-impl Drop for Up {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `nextflix up` on ephemeral ports and waits for the URLs it prints
-/// once every part is ready.
-fn start(state_dir: &std::path::Path) -> Up {
-    let mut child = nextflix()
-        .args(["--log-format", "json", "up"])
-        .args([
-            "--web-bind",
-            "127.0.0.1:0",
-            "--catalog-bind",
-            "127.0.0.1:0",
-            "--endpoint-bind",
-            "127.0.0.1:0",
-            "--services-port",
-            "0",
-        ])
-        .arg("--state-dir")
-        .arg(state_dir)
-        .env_remove("AWS_ENDPOINT_URL")
-        .env_remove("REDIS_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, logs) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stdout = child.stdout.take().unwrap();
-    let (url_tx, url_rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut urls = BTreeMap::new();
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            match words.as_slice() {
-                ["Web", url, ..] => {
-                    urls.insert("web".to_owned(), (*url).to_owned());
-                }
-                ["Catalog", "API", url, ..] => {
-                    urls.insert("catalog".to_owned(), (*url).to_owned());
-                }
-                ["AWS", "endpoint", url, ..] => {
-                    urls.insert("endpoint".to_owned(), (*url).to_owned());
-                }
-                [
-                    kind @ ("search" | "recommendation" | "streaming" | "user"),
-                    url,
-                ] => {
-                    urls.insert((*kind).to_owned(), (*url).to_owned());
-                }
-                ["Ctrl-C", ..] => {
-                    let _ = url_tx.send(urls.clone());
-                }
-                _ => {}
-            }
-        }
-    });
-    let urls = url_rx
-        .recv_timeout(Duration::from_secs(60))
-        .unwrap_or_else(|_| {
-            panic!(
-                "nextflix up did not print its URLs; logs: {:#?}",
-                logs.try_iter().collect::<Vec<_>>()
-            )
-        });
-    Up { child, urls, logs }
-}
+use crate::support::start_up;
 
 /// The `changes` field of the "topology applied" log line.
 fn topology_changes(logs: &mpsc::Receiver<String>) -> u64 {
@@ -112,7 +24,7 @@ fn topology_changes(logs: &mpsc::Receiver<String>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut up = start(dir.path());
+    let mut up = start_up(dir.path(), &[]);
     let (web, catalog, endpoint) = (
         up.urls["web"].clone(),
         up.urls["catalog"].clone(),
@@ -354,7 +266,7 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
     assert!(exit.success(), "{exit:?}");
 
     // Again on the same state: nothing to change, and the event is still in the bucket.
-    let again = start(dir.path());
+    let again = start_up(dir.path(), &[]);
     assert_eq!(topology_changes(&again.logs), 0);
     let endpoint = again.urls["endpoint"].clone();
     let object = http
