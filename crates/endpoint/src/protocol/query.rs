@@ -37,19 +37,28 @@ impl Node {
         }
     }
 
+    /// Whether every child is numbered (`X.1`, `X.2`, ...): a list.
+    fn is_numbered(&self) -> bool {
+        self.children.keys().all(|k| k.parse::<u32>().is_ok())
+    }
+
+    /// The numbered children in numeric order (`10` after `9`).
+    fn numbered(self) -> impl Iterator<Item = Node> {
+        let mut items: Vec<(u32, Node)> = self
+            .children
+            .into_iter()
+            .filter_map(|(k, v)| k.parse::<u32>().ok().map(|n| (n, v)))
+            .collect();
+        items.sort_by_key(|(n, _)| *n);
+        items.into_iter().map(|(_, v)| v)
+    }
+
     fn into_json(self) -> Value {
         if self.children.is_empty() {
             return Value::String(self.value.unwrap_or_default());
         }
-        let numbered = self.children.keys().all(|k| k.parse::<u32>().is_ok());
-        if numbered {
-            let mut items: Vec<(u32, Node)> = self
-                .children
-                .into_iter()
-                .filter_map(|(k, v)| k.parse::<u32>().ok().map(|n| (n, v)))
-                .collect();
-            items.sort_by_key(|(n, _)| *n);
-            return Value::Array(items.into_iter().map(|(_, v)| v.into_json()).collect());
+        if self.is_numbered() {
+            return Value::Array(self.numbered().map(Node::into_json).collect());
         }
         let mut map = Map::new();
         for (k, v) in self.children {
@@ -67,20 +76,8 @@ impl Node {
         if self.children.is_empty() {
             return Value::String(self.value.unwrap_or_default());
         }
-        let numbered = self.children.keys().all(|k| k.parse::<u32>().is_ok());
-        if numbered {
-            let mut items: Vec<(u32, Node)> = self
-                .children
-                .into_iter()
-                .filter_map(|(k, v)| k.parse::<u32>().ok().map(|n| (n, v)))
-                .collect();
-            items.sort_by_key(|(n, _)| *n);
-            return Value::Array(
-                items
-                    .into_iter()
-                    .map(|(_, v)| v.into_json_wrapped())
-                    .collect(),
-            );
+        if self.is_numbered() {
+            return Value::Array(self.numbered().map(Node::into_json_wrapped).collect());
         }
         if self.children.len() == 1 {
             if self.children.contains_key("member") {

@@ -699,17 +699,7 @@ impl Sqs {
     }
 
     pub fn list_queues(&self, ctx: &Ctx, req: ListQueues) -> SqsResult<ListQueuesResult> {
-        let limit = match req.max_results {
-            None => None,
-            Some(n) if (1..=1000).contains(&n) => Some(n as usize),
-            Some(n) => {
-                return Err(SqsError::invalid_value(
-                    "MaxResults",
-                    n,
-                    "MaxResults must be an integer between 1 and 1000.",
-                ));
-            }
-        };
+        let limit = page_limit(req.max_results)?;
         let after = match req.next_token.as_deref().filter(|t| !t.is_empty()) {
             None => None,
             Some(token) => Some(
@@ -1693,17 +1683,7 @@ impl Sqs {
         req: ListDeadLetterSourceQueues,
     ) -> SqsResult<DeadLetterSourcesResult> {
         let queue = self.resolve(req.queue_url.as_deref())?;
-        let limit = match req.max_results {
-            None => None,
-            Some(n) if (1..=1000).contains(&n) => Some(n as usize),
-            Some(n) => {
-                return Err(SqsError::invalid_value(
-                    "MaxResults",
-                    n,
-                    "MaxResults must be an integer between 1 and 1000.",
-                ));
-            }
-        };
+        let limit = page_limit(req.max_results)?;
         let after = req.next_token.as_deref().and_then(decode_token);
         let queues: Vec<Arc<Queue>> = self.all_queues();
         let sources: Vec<String> = queues
@@ -2169,6 +2149,19 @@ fn validate_tags(tags: &BTreeMap<String, String>, existing: usize) -> SqsResult<
         }
     }
     Ok(())
+}
+
+/// A listing's MaxResults: 1 to 1000 when given.
+fn page_limit(max_results: Option<i64>) -> SqsResult<Option<usize>> {
+    match max_results {
+        None => Ok(None),
+        Some(n) if (1..=1000).contains(&n) => Ok(Some(n as usize)),
+        Some(n) => Err(SqsError::invalid_value(
+            "MaxResults",
+            n,
+            "MaxResults must be an integer between 1 and 1000.",
+        )),
+    }
 }
 
 fn encode_token(name: &str) -> String {
