@@ -2,8 +2,10 @@
 //! [`Op`]s (opaque bytes, keyed by queue and message) and gets them back at start.
 //!
 //! One writer thread owns the backend. It takes every batch waiting in its channel,
-//! writes them all in one transaction and syncs once (group commit): a thousand
-//! concurrent requests cost one fsync, not a thousand. [`Store::commit`] returns once
+//! writes them all as one frame of a write-ahead log and syncs once (group
+//! commit): a thousand concurrent requests cost one write and one fsync, not a
+//! thousand. A checkpointer moves the log into redb, the proven store that is
+//! read at start, in large transactions off the answer path (see [`wal`]). [`Store::commit`] returns once
 //! its batch is on disk; [`Store::write_behind`] queues a batch without waiting (for
 //! bookkeeping whose loss on a crash is harmless, such as receive counts).
 //!
@@ -11,6 +13,7 @@
 //! decides what the bytes mean.
 
 mod redb_backend;
+mod wal;
 
 use std::io;
 use std::path::Path;
@@ -19,6 +22,7 @@ use std::sync::mpsc;
 use tokio::sync::oneshot;
 
 pub use redb_backend::RedbBackend;
+pub use wal::{WalBackend, WalOptions};
 
 /// One change to durable state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +71,7 @@ pub struct Loaded {
 /// What a storage engine must do.
 pub trait Backend: Send + 'static {
     /// Applies the ops in order, atomically, durably.
-    fn write(&mut self, ops: &[Op]) -> io::Result<()>;
+    fn write(&mut self, ops: Vec<Op>) -> io::Result<()>;
     /// Reads everything back.
     fn load(&mut self) -> io::Result<Loaded>;
 }
@@ -105,21 +109,43 @@ impl Store {
         (Store { jobs: None }, Loaded::default())
     }
 
-    /// Opens (or creates) the database `<name>.redb` in `dir`, reads it back, and
-    /// starts the writer. The [`Closed`] completes once every handle is dropped
-    /// and the database is closed.
+    /// Opens (or creates) the database `<name>.redb` and its log `<name>.wal/` in
+    /// `dir`, reads them back, and starts the writer. The [`Closed`] completes
+    /// once every handle is dropped and the database is closed.
     pub fn open(dir: &Path, name: &str) -> io::Result<(Store, Loaded, Closed)> {
         std::fs::create_dir_all(dir)?;
-        let mut backend = RedbBackend::open(&dir.join(format!("{name}.redb")))?;
+        let mut backend = WalBackend::open(dir, name, WalOptions::default())?;
         let loaded = backend.load()?;
         let (store, closed) = Self::start(backend);
         Ok((store, loaded, closed))
     }
 
     /// Starts the writer thread over any backend.
+    ///
+    /// Answering a group (waking each request's task) happens on a second thread,
+    /// so the writer starts the next group's write and sync at once.
     pub fn start(mut backend: impl Backend) -> (Store, Closed) {
         let (tx, rx) = mpsc::channel::<Job>();
         let (closed_tx, closed_rx) = oneshot::channel::<()>();
+        let (answer_tx, answer_rx) = mpsc::channel::<(Vec<Job>, Result<(), String>)>();
+        let answerer = std::thread::Builder::new()
+            .name("store-answer".into())
+            .spawn(move || {
+                while let Ok((jobs, result)) = answer_rx.recv() {
+                    for job in jobs {
+                        if let Some(done) = job.done {
+                            let _ = done.send(result.clone());
+                        }
+                    }
+                }
+            });
+        let answerer = match answerer {
+            Ok(thread) => thread,
+            Err(err) => {
+                tracing::error!(%err, "cannot start the store writer; running in memory");
+                return (Store { jobs: None }, Closed(None));
+            }
+        };
         let spawned = std::thread::Builder::new()
             .name("store-writer".into())
             .spawn(move || {
@@ -132,16 +158,21 @@ impl Store {
                         }
                     }
                     let ops: Vec<Op> = jobs.iter_mut().flat_map(|j| j.ops.drain(..)).collect();
-                    let result = backend.write(&ops).map_err(|e| e.to_string());
+                    let count = ops.len();
+                    let result = backend.write(ops).map_err(|e| e.to_string());
                     if let Err(err) = &result {
-                        tracing::error!(%err, ops = ops.len(), "store write failed");
+                        tracing::error!(%err, ops = count, "store write failed");
                     }
-                    for job in jobs {
-                        if let Some(done) = job.done {
-                            let _ = done.send(result.clone());
+                    if let Err(mpsc::SendError((jobs, result))) = answer_tx.send((jobs, result)) {
+                        for job in jobs {
+                            if let Some(done) = job.done {
+                                let _ = done.send(result.clone());
+                            }
                         }
                     }
                 }
+                drop(answer_tx);
+                let _ = answerer.join();
                 drop(backend);
                 let _ = closed_tx.send(());
             });

@@ -1,5 +1,6 @@
 //! The redb backend: three tables in one file, written in one transaction per
-//! group of batches, synced before the transaction returns.
+//! group of batches, synced before the transaction returns. A fourth table holds
+//! the last write-ahead-log group applied (see `wal`).
 
 use std::io;
 use std::path::Path;
@@ -11,6 +12,8 @@ use super::{Backend, Loaded, Op};
 const RESOURCES: TableDefinition<u64, &[u8]> = TableDefinition::new("resources");
 const ITEMS: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("items");
 const STATES: TableDefinition<(u64, u64), &[u8]> = TableDefinition::new("item_states");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const CHECKPOINT: &str = "wal_checkpoint";
 
 fn io_err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
@@ -37,16 +40,36 @@ impl RedbBackend {
             txn.open_table(RESOURCES).map_err(io_err)?;
             txn.open_table(ITEMS).map_err(io_err)?;
             txn.open_table(STATES).map_err(io_err)?;
+            txn.open_table(META).map_err(io_err)?;
         }
         txn.commit().map_err(io_err)?;
         Ok(RedbBackend { db })
     }
-}
 
-impl Backend for RedbBackend {
-    fn write(&mut self, ops: &[Op]) -> io::Result<()> {
+    /// The last log group this database holds (0 for none).
+    pub fn checkpoint(&self) -> io::Result<u64> {
+        let txn = self.db.begin_read().map_err(io_err)?;
+        let meta = txn.open_table(META).map_err(io_err)?;
+        Ok(meta
+            .get(CHECKPOINT)
+            .map_err(io_err)?
+            .map_or(0, |v| v.value()))
+    }
+
+    /// Applies `ops` and records `group` as the last log group held, durably.
+    pub fn write_through(&mut self, ops: &[Op], group: u64) -> io::Result<()> {
+        self.apply(ops, Some(group))
+    }
+
+    fn apply(&mut self, ops: &[Op], group: Option<u64>) -> io::Result<()> {
         let mut txn = self.db.begin_write().map_err(io_err)?;
         txn.set_durability(Durability::Immediate).map_err(io_err)?;
+        if let Some(group) = group {
+            txn.open_table(META)
+                .map_err(io_err)?
+                .insert(CHECKPOINT, group)
+                .map_err(io_err)?;
+        }
         {
             let mut resources = txn.open_table(RESOURCES).map_err(io_err)?;
             let mut items = txn.open_table(ITEMS).map_err(io_err)?;
@@ -95,6 +118,12 @@ impl Backend for RedbBackend {
         }
         txn.commit().map_err(io_err)
     }
+}
+
+impl Backend for RedbBackend {
+    fn write(&mut self, ops: Vec<Op>) -> io::Result<()> {
+        self.apply(&ops, None)
+    }
 
     fn load(&mut self) -> io::Result<Loaded> {
         let txn = self.db.begin_read().map_err(io_err)?;
@@ -141,7 +170,7 @@ mod tests {
         let path = dir.path().join("t.redb");
         {
             let mut b = RedbBackend::open(&path).unwrap();
-            b.write(&[
+            b.write(vec![
                 Op::PutResource {
                     id: 1,
                     record: b"q1".to_vec(),
@@ -178,7 +207,7 @@ mod tests {
                 },
             ])
             .unwrap();
-            b.write(&[Op::DeleteResource { id: 2 }]).unwrap();
+            b.write(vec![Op::DeleteResource { id: 2 }]).unwrap();
         }
         let mut b = RedbBackend::open(&path).unwrap();
         let loaded = b.load().unwrap();
@@ -187,7 +216,7 @@ mod tests {
             loaded.items,
             vec![(1, 11, b"m11".to_vec(), Some(b"s11".to_vec()))]
         );
-        b.write(&[Op::ClearItems { owner: 1 }]).unwrap();
+        b.write(vec![Op::ClearItems { owner: 1 }]).unwrap();
         assert!(b.load().unwrap().items.is_empty());
     }
 }
