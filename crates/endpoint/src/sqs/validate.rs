@@ -73,6 +73,16 @@ fn allowed_char(c: char) -> bool {
 
 /// The characters SQS accepts in bodies and string attribute values.
 pub fn text(value: &str) -> SqsResult<()> {
+    // In UTF-8 the only characters outside the set are the C0 controls other than
+    // tab, newline and return (single bytes below 0x20) and U+FFFE / U+FFFF (which
+    // start with 0xEF 0xBF): a scan of the bytes clears almost every body at once.
+    let bytes = value.as_bytes();
+    let suspect = bytes
+        .iter()
+        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    if !suspect {
+        return Ok(());
+    }
     match value.chars().find(|c| !allowed_char(*c)) {
         None => Ok(()),
         Some(bad) => Err(SqsError::new(
@@ -261,6 +271,15 @@ mod tests {
         let err = text("bad\u{1}").unwrap_err();
         assert_eq!(err.kind, ErrorKind::InvalidMessageContents);
         assert!(err.message.contains("#x1"));
+        // Characters that start with 0xEF: allowed ones pass, U+FFFE/U+FFFF do not.
+        assert!(text("\u{E000}\u{FFFD}\u{F8FF}").is_ok());
+        for bad in ["\u{FFFE}", "x\u{FFFF}", "\u{7F}ok\u{0}"] {
+            assert_eq!(
+                text(bad).unwrap_err().kind,
+                ErrorKind::InvalidMessageContents
+            );
+        }
+        assert!(text("\u{7F}").is_ok());
     }
 
     #[test]
