@@ -21,6 +21,11 @@ fn topology_changes(logs: &mpsc::Receiver<String>) -> u64 {
     panic!("no 'topology applied' line logged");
 }
 
+/// GETs `url` and reads its JSON answer.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -195,15 +200,17 @@ async fn up_runs_the_whole_event_path_and_a_second_run_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(trending["items"][0]["views"], 1, "{trending}");
+    // A service counts an event as processed once its state is saved, which can
+    // come a moment after the state shows the event: wait for the count.
     for kind in ["search", "recommendation", "streaming", "user"] {
-        let status: Value = http
-            .get(format!("{}/status", up.urls[kind]))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let mut status = Value::Null;
+        for _ in 0..100 {
+            status = get_json(&http, format!("{}/status", up.urls[kind])).await;
+            if status["eventsProcessed"] != 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert_eq!(status["eventsProcessed"], 1, "{kind}: {status}");
     }
 
