@@ -1,7 +1,17 @@
 //! The S3 engine: buckets and objects. Object metadata is durable in the store
-//! (group commit); object bytes live in files written with fsync and an atomic
-//! rename before their metadata is committed, so an acknowledged PutObject
-//! survives `kill -9` and a crash never leaves metadata without its bytes.
+//! (group commit), and so are the bytes of small objects (up to [`INLINE_MAX`]),
+//! inline in the same record: one PutObject of an event costs a share of one
+//! fsync instead of two fsyncs of its own. Larger objects' bytes live in files
+//! written with fsync and an atomic rename before their metadata is committed.
+//! Either way an acknowledged PutObject survives `kill -9` and a crash never
+//! leaves metadata without its bytes.
+//!
+//! Object records come in two forms, both read back at start:
+//! - a file-backed object: the postcard of [`ObjectMeta`], as every object was
+//!   stored before inline objects existed (its first byte is the length of a
+//!   non-empty key, never 0);
+//! - an inline object: [`INLINE_TAG`], then the postcard of [`ObjectMeta`], then
+//!   the object's bytes to the end of the record.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write as _;
@@ -37,8 +47,59 @@ pub struct ObjectMeta {
     /// (Content-Encoding, Cache-Control, checksums).
     pub metadata: BTreeMap<String, String>,
     pub headers: BTreeMap<String, String>,
-    /// Where its bytes are.
+    /// The object's id: its item key in the store and, for a file-backed
+    /// object, the name of its file.
     pub blob: u64,
+    /// The bytes of an inline object (kept in its store record, and in memory:
+    /// the store is read only at start); `None` for a file-backed one. Not part
+    /// of the postcard of the metadata: the record carries it after it.
+    #[serde(skip)]
+    pub inline: Option<Bytes>,
+}
+
+/// Objects up to this size are kept inline in their store record. Such a put
+/// costs no file, no fsync of its own and no thread-pool hop: its bytes ride the
+/// group commit with its metadata. The bound keeps what inline objects cost in
+/// check: their bytes stay in memory (the store has no read path besides the load
+/// at start) and a full group commit (4096 puts) stays under 64 MiB. At 16 KiB and
+/// above, a file's two fsyncs are a smaller share of writing the bytes.
+pub const INLINE_MAX: usize = 16 * 1024;
+
+/// The first bytes of an inline object's record: 0 (which no file-backed record
+/// starts with: a key is never empty), then the version of the layout.
+const INLINE_TAG: [u8; 2] = [0, 1];
+
+/// The store record of an object.
+fn object_record(meta: &ObjectMeta) -> Vec<u8> {
+    match &meta.inline {
+        None => encode(meta),
+        Some(data) => {
+            let record = INLINE_TAG.to_vec();
+            match postcard::to_extend(meta, record) {
+                Ok(mut record) => {
+                    record.extend_from_slice(data);
+                    record
+                }
+                Err(_) => Vec::new(),
+            }
+        }
+    }
+}
+
+/// An object read back from its store record, in either form.
+fn decode_object(record: &[u8]) -> Option<ObjectMeta> {
+    match record.strip_prefix(&INLINE_TAG) {
+        Some(rest) => {
+            let (mut meta, data) = postcard::take_from_bytes::<ObjectMeta>(rest).ok()?;
+            if data.len() as u64 != meta.size {
+                return None;
+            }
+            meta.inline = Some(Bytes::copy_from_slice(data));
+            Some(meta)
+        }
+        None if record.first() == Some(&0) => None,
+        None => postcard::from_bytes::<ObjectMeta>(record).ok(),
+    }
 }
 
 struct Bucket {
@@ -193,21 +254,44 @@ impl S3 {
                 );
             }
         }
-        let mut referenced = HashSet::new();
+        // Records an older version left behind (a replaced object whose record
+        // was not deleted with the put that replaced it): the newer one of a key,
+        // the one with the larger id, is the object; the others go.
+        let mut stale = Vec::new();
         for (owner, key, bytes, _) in loaded.items {
             max_id = max_id.max(key);
             let Some(name) = by_id.get(&owner) else {
                 continue;
             };
-            if let (Ok(meta), Some(bucket)) = (
-                postcard::from_bytes::<ObjectMeta>(&bytes),
-                buckets.get_mut(name),
-            ) {
-                max_id = max_id.max(meta.blob);
-                referenced.insert(meta.blob);
-                bucket.objects.insert(meta.key.clone(), meta);
+            let (Some(mut meta), Some(bucket)) = (decode_object(&bytes), buckets.get_mut(name))
+            else {
+                tracing::warn!(bucket = %name, id = key, "an unreadable object record is skipped");
+                continue;
+            };
+            max_id = max_id.max(meta.blob);
+            // The id the record is stored under is the one to delete it by.
+            meta.blob = key;
+            match bucket.objects.get(&meta.key) {
+                Some(kept) if kept.blob > key => stale.push((owner, key)),
+                _ => {
+                    if let Some(old) = bucket.objects.insert(meta.key.clone(), meta) {
+                        stale.push((owner, old.blob));
+                    }
+                }
             }
         }
+        let referenced: HashSet<u64> = buckets
+            .values()
+            .flat_map(|b| b.objects.values())
+            .filter(|o| o.inline.is_none())
+            .map(|o| o.blob)
+            .collect();
+        store.write_behind(
+            stale
+                .into_iter()
+                .map(|(owner, key)| Op::DeleteItem { owner, key })
+                .collect(),
+        );
         if let Blobs::Disk(dir) = &blobs {
             for entry in std::fs::read_dir(dir)?.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -380,6 +464,7 @@ impl S3 {
         headers: BTreeMap<String, String>,
     ) -> S3Result<ObjectMeta> {
         let blob = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let inline = data.len() <= INLINE_MAX;
         let meta = ObjectMeta {
             key: key.to_owned(),
             size: data.len() as u64,
@@ -389,47 +474,61 @@ impl S3 {
             metadata,
             headers,
             blob,
+            inline: inline.then(|| data.clone()),
         };
-        let inner = self.inner.clone();
-        let written = tokio::task::spawn_blocking(move || inner.blobs.write(blob, &data)).await;
-        match written {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(%e, "cannot write an object's bytes");
-                return Err(S3Error::internal());
-            }
-            Err(e) => {
-                tracing::error!(%e, "object writer failed");
-                return Err(S3Error::internal());
+        if !inline {
+            let inner = self.inner.clone();
+            let written = tokio::task::spawn_blocking(move || inner.blobs.write(blob, &data)).await;
+            match written {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(%e, "cannot write an object's bytes");
+                    return Err(S3Error::internal());
+                }
+                Err(e) => {
+                    tracing::error!(%e, "object writer failed");
+                    return Err(S3Error::internal());
+                }
             }
         }
+        let record = object_record(&meta);
         let (pending, replaced) = {
             let mut buckets = self.write();
             let Some(b) = buckets.get_mut(bucket).filter(|b| b.id == bucket_id) else {
-                self.inner.blobs.remove(blob);
+                if !inline {
+                    self.inner.blobs.remove(blob);
+                }
                 return Err(S3Error::no_such_bucket(bucket));
             };
             let replaced = b.objects.insert(key.to_owned(), meta.clone());
-            let pending = self.inner.store.submit(vec![Op::PutItem {
+            // The new record and the removal of the one it replaces, atomically:
+            // a crash keeps one of the two, never both.
+            let mut ops = vec![Op::PutItem {
                 owner: bucket_id,
                 key: blob,
-                record: encode(&meta),
-            }]);
-            let mut ops = Vec::new();
+                record,
+            }];
             if let Some(old) = &replaced {
                 ops.push(Op::DeleteItem {
                     owner: bucket_id,
                     key: old.blob,
                 });
             }
-            self.inner.store.write_behind(ops);
-            (pending, replaced)
+            (self.inner.store.submit(ops), replaced)
         };
         Self::durable(pending).await?;
         if let Some(old) = replaced {
-            self.inner.blobs.remove(old.blob);
+            self.remove_bytes(&old);
         }
         Ok(meta)
+    }
+
+    /// Removes the file of an object no record names any more (nothing to do
+    /// for an inline one: its bytes went with its record).
+    fn remove_bytes(&self, meta: &ObjectMeta) {
+        if meta.inline.is_none() {
+            self.inner.blobs.remove(meta.blob);
+        }
     }
 
     fn uploads(&self) -> std::sync::MutexGuard<'_, HashMap<String, Upload>> {
@@ -616,6 +715,9 @@ impl S3 {
 
     pub async fn get_object(&self, bucket: &str, key: &str) -> S3Result<(ObjectMeta, Bytes)> {
         let meta = self.head_object(bucket, key)?;
+        if let Some(data) = meta.inline.clone() {
+            return Ok((meta, data));
+        }
         let inner = self.inner.clone();
         let blob = meta.blob;
         match tokio::task::spawn_blocking(move || inner.blobs.read(blob)).await {
@@ -647,7 +749,7 @@ impl S3 {
             )
         };
         Self::durable(pending).await?;
-        self.inner.blobs.remove(removed.blob);
+        self.remove_bytes(&removed);
         Ok(())
     }
 
@@ -734,4 +836,136 @@ fn validate_key(key: &str) -> S3Result<()> {
         return Err(S3Error::new("KeyTooLongError", 400, "Your key is too long").with("Key", key));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An object record exactly as it was written before inline objects
+    /// existed: the metadata alone, its bytes in the file named by `blob`.
+    #[derive(Serialize)]
+    struct OldObjectMeta {
+        key: String,
+        size: u64,
+        etag: String,
+        content_type: String,
+        last_modified_ms: u64,
+        metadata: BTreeMap<String, String>,
+        headers: BTreeMap<String, String>,
+        blob: u64,
+    }
+
+    /// The engine over what a store loaded, with its files in `dir`.
+    fn open(loaded: Loaded, dir: &std::path::Path) -> S3 {
+        let (store, _) = Store::memory();
+        S3::new(
+            Clock::virtual_at_now(),
+            store,
+            loaded,
+            Some(dir.to_path_buf()),
+        )
+        .unwrap()
+    }
+
+    fn bucket_record(name: &str) -> Vec<u8> {
+        encode(&BucketRecord {
+            name: name.to_owned(),
+            region: "us-east-1".to_owned(),
+            created_ms: 1,
+        })
+    }
+
+    fn meta(key: &str, blob: u64, inline: Option<&[u8]>) -> ObjectMeta {
+        ObjectMeta {
+            key: key.to_owned(),
+            size: inline.map_or(3, |d| d.len() as u64),
+            etag: "\"e\"".to_owned(),
+            content_type: "text/plain".to_owned(),
+            last_modified_ms: 7,
+            metadata: BTreeMap::from([("kind".to_owned(), "old".to_owned())]),
+            headers: BTreeMap::new(),
+            blob,
+            inline: inline.map(Bytes::copy_from_slice),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_of_the_old_format_load_with_their_files() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("5"), b"old").unwrap();
+        let old = postcard::to_allocvec(&OldObjectMeta {
+            key: "a/old.json".to_owned(),
+            size: 3,
+            etag: "\"e\"".to_owned(),
+            content_type: "application/json".to_owned(),
+            last_modified_ms: 7,
+            metadata: BTreeMap::from([("kind".to_owned(), "old".to_owned())]),
+            headers: BTreeMap::new(),
+            blob: 5,
+        })
+        .unwrap();
+        let new = object_record(&meta("a/new.json", 6, Some(b"inline bytes")));
+        let loaded = Loaded {
+            resources: vec![(1, bucket_record("events"))],
+            items: vec![(1, 5, old, None), (1, 6, new, None)],
+        };
+        let s3 = open(loaded, dir.path());
+        let (meta, data) = s3.get_object("events", "a/old.json").await.unwrap();
+        assert_eq!(&data[..], b"old");
+        assert_eq!(meta.content_type, "application/json");
+        assert_eq!(meta.metadata["kind"], "old");
+        assert!(meta.inline.is_none());
+        let (meta, data) = s3.get_object("events", "a/new.json").await.unwrap();
+        assert_eq!(&data[..], b"inline bytes");
+        assert_eq!(meta.size, 12);
+        // The old object's file is kept; a new id does not collide with it.
+        assert!(dir.path().join("5").exists());
+        let put = s3
+            .put_object(
+                "events",
+                "a/next",
+                Bytes::from_static(b"x"),
+                "text/plain".to_owned(),
+                BTreeMap::new(),
+                BTreeMap::new(),
+            )
+            .await
+            .unwrap();
+        assert!(put.blob > 6);
+    }
+
+    #[test]
+    fn records_round_trip_and_a_damaged_one_is_refused() {
+        let file = meta("k", 9, None);
+        assert_eq!(decode_object(&object_record(&file)), Some(file));
+        let inline = meta("k", 9, Some(b"{\"a\":1}"));
+        let record = object_record(&inline);
+        assert_eq!(record[..2], INLINE_TAG);
+        assert_eq!(decode_object(&record), Some(inline));
+        // Bytes missing, or a layout this version does not know.
+        assert_eq!(decode_object(&record[..record.len() - 1]), None);
+        let mut unknown = record.clone();
+        unknown[1] = 2;
+        assert_eq!(decode_object(&unknown), None);
+        assert_eq!(decode_object(&[]), None);
+    }
+
+    #[tokio::test]
+    async fn an_older_version_left_beside_a_newer_one_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("3"), b"abc").unwrap();
+        let loaded = Loaded {
+            resources: vec![(1, bucket_record("b1"))],
+            items: vec![
+                (1, 3, object_record(&meta("k", 3, None)), None),
+                (1, 4, object_record(&meta("k", 4, Some(b"newer"))), None),
+            ],
+        };
+        let s3 = open(loaded, dir.path());
+        let (_, data) = s3.get_object("b1", "k").await.unwrap();
+        assert_eq!(&data[..], b"newer");
+        // The older version's file is no object's any more: removed at start.
+        assert!(!dir.path().join("3").exists());
+    }
 }

@@ -14,6 +14,7 @@ mod long_poll;
 mod messages;
 mod protocols;
 mod queues;
+mod s3;
 mod sns;
 mod support;
 mod visibility;
