@@ -8,7 +8,7 @@
 #   bench/web.sh [SECONDS] [CONNECTIONS]
 #
 # SECONDS defaults to 10, CONNECTIONS to 64; ENDPOINT_FLAGS (e.g. --in-memory) go to the
-# endpoint. When the endpoint does not serve S3 yet, the
+# endpoint; NEXTFLIX_BIN runs that binary instead of building one (for A/B runs). When the endpoint does not serve S3 yet, the
 # run goes on with SNS only and says so. Results also go to bench/out/web.txt.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib.sh"
@@ -25,8 +25,12 @@ if [ -x "$VENV/bin/aws" ]; then
 else
   ensure_venv boto3 awscli "moto[server]"
 fi
-cargo build --release --locked -q -p nextflix
-BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/nextflix"
+if [ -n "${NEXTFLIX_BIN:-}" ]; then
+  BIN="$NEXTFLIX_BIN"
+else
+  cargo build --release --locked -q -p nextflix
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/nextflix"
+fi
 
 WORK="$(mktemp -d)"
 PIDS=()

@@ -3,6 +3,7 @@
 //! Chromium through chromedriver). One test binary; each module covers one area.
 
 mod api;
+mod batching;
 mod browser;
 mod sessions;
 mod support;
