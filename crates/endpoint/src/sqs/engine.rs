@@ -24,7 +24,8 @@ use crate::sqs::digest;
 use crate::sqs::error::{ErrorKind, SqsError, SqsResult};
 use crate::sqs::model::*;
 use crate::sqs::queue::{
-    DEDUP_KEY_BIT, DEDUP_WINDOW_MS, Dedup, MessageRecord, MessageState, Messages, ReceiptProblem,
+    DEDUP_KEY_BIT, DEDUP_WINDOW_MS, Dedup, MessageExtra, MessageRecord, MessageState, Messages,
+    ReceiptProblem,
 };
 use crate::sqs::receipt::Receipt;
 use crate::sqs::validate;
@@ -948,22 +949,24 @@ impl Sqs {
                 .fifo
                 .then(|| format!("{:020}", seq + 18_000_000_000_000_000_000u64 / 1000));
             let delay = m.delay_seconds.map_or(queue_delay, |d| d as u64);
-            let record = MessageRecord {
-                message_id: message_id.clone(),
+            let record = MessageRecord::new(
+                message_id.clone(),
                 body,
-                md5_of_body: md5_of_body.clone(),
-                attributes: m.message_attributes,
-                md5_of_attributes: md5_of_attributes.clone(),
-                system_attributes: m.message_system_attributes,
-                md5_of_system_attributes: md5_of_system_attributes.clone(),
-                sent_ms: now,
-                sender_id: ctx.sender_id.clone(),
-                group_id: m.message_group_id,
-                deduplication_id: dedup_key.as_ref().map(|(_, id)| id.clone()),
-                sequence_number: sequence_number.clone(),
-                visible_from_ms: now + delay * MS,
-                dead_letter_source: None,
-            };
+                md5_of_body.clone(),
+                now,
+                ctx.sender_id.clone(),
+                now + delay * MS,
+                MessageExtra {
+                    attributes: m.message_attributes,
+                    md5_of_attributes: md5_of_attributes.clone(),
+                    system_attributes: m.message_system_attributes,
+                    md5_of_system_attributes: md5_of_system_attributes.clone(),
+                    group_id: m.message_group_id,
+                    deduplication_id: dedup_key.as_ref().map(|(_, id)| id.clone()),
+                    sequence_number: sequence_number.clone(),
+                    dead_letter_source: None,
+                },
+            );
             if let Some((key, _)) = dedup_key {
                 let dedup = Dedup {
                     until_ms: now + DEDUP_WINDOW_MS,
@@ -1304,7 +1307,7 @@ impl Sqs {
         &self,
         from: &Queue,
         to: &Queue,
-        messages: Vec<(u64, MessageRecord)>,
+        messages: Vec<(u64, Arc<MessageRecord>)>,
         now: u64,
         reason: &str,
     ) {
@@ -1314,10 +1317,12 @@ impl Sqs {
         let mut ops = Vec::with_capacity(count * 2);
         let mut state = to.lock();
         let mut woke = 0;
-        for (old_seq, mut record) in messages {
+        for (old_seq, record) in messages {
+            // Removed from its queue: the record is no longer shared.
+            let mut record = Arc::unwrap_or_clone(record);
             let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
-            if record.dead_letter_source.is_none() {
-                record.dead_letter_source = Some(from.arn.clone());
+            if record.extra().dead_letter_source.is_none() {
+                record.extra_mut().dead_letter_source = Some(from.arn.clone());
             }
             record.visible_from_ms = now;
             ops.push(Op::PutItem {
@@ -1360,7 +1365,8 @@ impl Sqs {
         received
             .into_iter()
             .map(|r| {
-                let record = r.record;
+                // The queue still holds the record: the answer gets its own copy.
+                let record = Arc::unwrap_or_clone(r.record);
                 let mut attributes = Attributes::new();
                 let mut put = |name: &str, value: Option<String>| {
                     if let Some(value) = value
@@ -1379,21 +1385,20 @@ impl Sqs {
                     "ApproximateFirstReceiveTimestamp",
                     r.state.first_receive_ms.map(|t| t.to_string()),
                 );
-                put("MessageGroupId", record.group_id.clone());
-                put("MessageDeduplicationId", record.deduplication_id.clone());
-                put("SequenceNumber", record.sequence_number.clone());
+                let mut record = record;
+                let extra = record.take_extra();
+                put("MessageGroupId", extra.group_id);
+                put("MessageDeduplicationId", extra.deduplication_id);
+                put("SequenceNumber", extra.sequence_number);
                 put(
                     "AWSTraceHeader",
-                    record
+                    extra
                         .system_attributes
                         .get("AWSTraceHeader")
                         .and_then(|v| v.string_value.clone()),
                 );
-                put(
-                    "DeadLetterQueueSourceArn",
-                    record.dead_letter_source.clone(),
-                );
-                let message_attributes: MessageAttributes = record
+                put("DeadLetterQueueSourceArn", extra.dead_letter_source);
+                let message_attributes: MessageAttributes = extra
                     .attributes
                     .into_iter()
                     .filter(|(name, _)| attribute_wanted(&req.message_attribute_names, name))
@@ -1919,7 +1924,7 @@ impl Sqs {
                 }
             }
             let now = self.now();
-            let taken: Vec<(u64, MessageRecord)> = {
+            let taken: Vec<(u64, Arc<MessageRecord>)> = {
                 let mut state = source.lock();
                 self.advance(&source, &mut state, now);
                 let seqs = state.messages.first_visible(batch);
@@ -1934,9 +1939,10 @@ impl Sqs {
             // Group by destination: the given one, or each message's original source.
             let mut by_dest: HashMap<String, Vec<(u64, MessageRecord)>> = HashMap::new();
             for (seq, record) in taken {
+                let record = Arc::unwrap_or_clone(record);
                 let dest = destination
                     .clone()
-                    .or_else(|| record.dead_letter_source.clone())
+                    .or_else(|| record.extra().dead_letter_source.clone())
                     .unwrap_or_default();
                 by_dest.entry(dest).or_default().push((seq, record));
             }
@@ -1946,8 +1952,8 @@ impl Sqs {
                         let messages = messages
                             .into_iter()
                             .map(|(seq, mut r)| {
-                                r.dead_letter_source = None;
-                                (seq, r)
+                                r.extra_mut().dead_letter_source = None;
+                                (seq, Arc::new(r))
                             })
                             .collect();
                         self.move_messages(&source, &target, messages, now, "message move task");
@@ -2112,8 +2118,8 @@ impl Sqs {
                     receive_count: st.receive_count,
                     sent_timestamp: record.sent_ms,
                     visible_at: (until > 0).then_some(until),
-                    message_group_id: record.group_id.clone(),
-                    message_attributes: record.attributes.clone(),
+                    message_group_id: record.extra().group_id.clone(),
+                    message_attributes: record.extra().attributes.clone(),
                 })
                 .collect(),
         )

@@ -9,33 +9,182 @@
 //! `expiry` orders messages by their original send time for retention.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use crate::sqs::model::MessageAttributes;
 
-/// The immutable part of a message, as stored.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+/// The immutable part of a message. What most messages lack (attributes, FIFO
+/// fields, a dead-letter source) lives out of line in [`MessageExtra`], so a plain
+/// message costs its body and little more.
+#[derive(Debug, Clone, PartialEq)]
 pub struct MessageRecord {
     pub message_id: String,
     pub body: String,
     pub md5_of_body: String,
-    #[serde(with = "stored_attributes")]
-    pub attributes: MessageAttributes,
-    pub md5_of_attributes: Option<String>,
-    #[serde(with = "stored_attributes")]
-    pub system_attributes: MessageAttributes,
-    pub md5_of_system_attributes: Option<String>,
     /// When it was first sent (a redriven message keeps its original time).
     pub sent_ms: u64,
     pub sender_id: String,
+    /// Visible from this moment (DelaySeconds).
+    pub visible_from_ms: u64,
+    extra: Option<Box<MessageExtra>>,
+}
+
+/// The optional parts of a message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MessageExtra {
+    pub attributes: MessageAttributes,
+    pub md5_of_attributes: Option<String>,
+    pub system_attributes: MessageAttributes,
+    pub md5_of_system_attributes: Option<String>,
     pub group_id: Option<String>,
     pub deduplication_id: Option<String>,
     pub sequence_number: Option<String>,
-    /// Visible from this moment (DelaySeconds).
-    pub visible_from_ms: u64,
     /// The ARN of the queue a dead-lettered message came from.
     pub dead_letter_source: Option<String>,
+}
+
+static NO_EXTRA: MessageExtra = MessageExtra {
+    attributes: BTreeMap::new(),
+    md5_of_attributes: None,
+    system_attributes: BTreeMap::new(),
+    md5_of_system_attributes: None,
+    group_id: None,
+    deduplication_id: None,
+    sequence_number: None,
+    dead_letter_source: None,
+};
+
+impl MessageRecord {
+    pub fn new(
+        message_id: String,
+        body: String,
+        md5_of_body: String,
+        sent_ms: u64,
+        sender_id: String,
+        visible_from_ms: u64,
+        extra: MessageExtra,
+    ) -> Self {
+        MessageRecord {
+            message_id,
+            body,
+            md5_of_body,
+            sent_ms,
+            sender_id,
+            visible_from_ms,
+            extra: (extra != NO_EXTRA).then(|| Box::new(extra)),
+        }
+    }
+
+    /// The optional parts (all empty for a plain message).
+    pub fn extra(&self) -> &MessageExtra {
+        self.extra.as_deref().unwrap_or(&NO_EXTRA)
+    }
+
+    /// The optional parts, to change them.
+    pub fn extra_mut(&mut self) -> &mut MessageExtra {
+        self.extra.get_or_insert_with(Default::default)
+    }
+
+    /// Takes the optional parts out.
+    pub fn take_extra(&mut self) -> MessageExtra {
+        self.extra.take().map(|e| *e).unwrap_or_default()
+    }
+}
+
+/// The stored form (postcard, field by field in this order): unchanged since the
+/// first release, so that existing state directories read back.
+#[derive(Serialize)]
+struct StoredRef<'a> {
+    message_id: &'a str,
+    body: &'a str,
+    md5_of_body: &'a str,
+    #[serde(serialize_with = "attributes_ref")]
+    attributes: &'a MessageAttributes,
+    md5_of_attributes: &'a Option<String>,
+    #[serde(serialize_with = "attributes_ref")]
+    system_attributes: &'a MessageAttributes,
+    md5_of_system_attributes: &'a Option<String>,
+    sent_ms: u64,
+    sender_id: &'a str,
+    group_id: &'a Option<String>,
+    deduplication_id: &'a Option<String>,
+    sequence_number: &'a Option<String>,
+    visible_from_ms: u64,
+    dead_letter_source: &'a Option<String>,
+}
+
+fn attributes_ref<S: serde::Serializer>(a: &&MessageAttributes, s: S) -> Result<S::Ok, S::Error> {
+    stored_attributes::serialize(a, s)
+}
+
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
+struct Stored {
+    message_id: String,
+    body: String,
+    md5_of_body: String,
+    #[serde(with = "stored_attributes")]
+    attributes: MessageAttributes,
+    md5_of_attributes: Option<String>,
+    #[serde(with = "stored_attributes")]
+    system_attributes: MessageAttributes,
+    md5_of_system_attributes: Option<String>,
+    sent_ms: u64,
+    sender_id: String,
+    group_id: Option<String>,
+    deduplication_id: Option<String>,
+    sequence_number: Option<String>,
+    visible_from_ms: u64,
+    dead_letter_source: Option<String>,
+}
+
+impl Serialize for MessageRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.extra();
+        StoredRef {
+            message_id: &self.message_id,
+            body: &self.body,
+            md5_of_body: &self.md5_of_body,
+            attributes: &e.attributes,
+            md5_of_attributes: &e.md5_of_attributes,
+            system_attributes: &e.system_attributes,
+            md5_of_system_attributes: &e.md5_of_system_attributes,
+            sent_ms: self.sent_ms,
+            sender_id: &self.sender_id,
+            group_id: &e.group_id,
+            deduplication_id: &e.deduplication_id,
+            sequence_number: &e.sequence_number,
+            visible_from_ms: self.visible_from_ms,
+            dead_letter_source: &e.dead_letter_source,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageRecord {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = Stored::deserialize(d)?;
+        Ok(MessageRecord::new(
+            s.message_id,
+            s.body,
+            s.md5_of_body,
+            s.sent_ms,
+            s.sender_id,
+            s.visible_from_ms,
+            MessageExtra {
+                attributes: s.attributes,
+                md5_of_attributes: s.md5_of_attributes,
+                system_attributes: s.system_attributes,
+                md5_of_system_attributes: s.md5_of_system_attributes,
+                group_id: s.group_id,
+                deduplication_id: s.deduplication_id,
+                sequence_number: s.sequence_number,
+                dead_letter_source: s.dead_letter_source,
+            },
+        ))
+    }
 }
 
 /// Message attributes as stored: every field written, so that a compact,
@@ -116,9 +265,11 @@ enum Phase {
     InFlight(u64, u64),
 }
 
+/// A queued message. The record is shared (a receive hands out the same record
+/// without copying the body) and kept out of the map's nodes, which stay small.
 #[derive(Debug)]
 pub struct Message {
-    pub record: MessageRecord,
+    pub record: Arc<MessageRecord>,
     pub state: MessageState,
     phase: Phase,
 }
@@ -128,7 +279,7 @@ pub struct Message {
 pub struct Received {
     pub seq: u64,
     pub nonce: u64,
-    pub record: MessageRecord,
+    pub record: Arc<MessageRecord>,
     pub state: MessageState,
 }
 
@@ -136,7 +287,7 @@ pub struct Received {
 #[derive(Debug, Default)]
 pub struct Taken {
     pub received: Vec<Received>,
-    pub dead_lettered: Vec<(u64, MessageRecord)>,
+    pub dead_lettered: Vec<(u64, Arc<MessageRecord>)>,
 }
 
 /// Why a receipt handle cannot act on a message.
@@ -229,7 +380,7 @@ impl Messages {
         } else {
             Phase::Visible
         };
-        if let Some(group_id) = record.group_id.as_ref().filter(|_| self.fifo) {
+        if let Some(group_id) = record.extra().group_id.as_ref().filter(|_| self.fifo) {
             let group = self.groups.entry(group_id.clone()).or_default();
             group.order.push_back(seq);
             if matches!(phase, Phase::InFlight(..)) {
@@ -253,7 +404,7 @@ impl Messages {
         self.messages.insert(
             seq,
             Message {
-                record,
+                record: Arc::new(record),
                 state,
                 phase,
             },
@@ -278,7 +429,12 @@ impl Messages {
             }
         }
         self.expiry.remove(&(message.record.sent_ms, seq));
-        if let Some(group_id) = message.record.group_id.as_ref().filter(|_| self.fifo)
+        if let Some(group_id) = message
+            .record
+            .extra()
+            .group_id
+            .as_ref()
+            .filter(|_| self.fifo)
             && let Some(group) = self.groups.get_mut(group_id)
         {
             if let Some(pos) = group.order.iter().position(|s| *s == seq) {
@@ -344,6 +500,7 @@ impl Messages {
                     message.state.invisible_until_ms = 0;
                     if let Some(group) = message
                         .record
+                        .extra()
                         .group_id
                         .as_ref()
                         .filter(|_| self.fifo)
@@ -438,6 +595,7 @@ impl Messages {
             message.state.last_nonce = nonce;
             if let Some(group) = message
                 .record
+                .extra()
                 .group_id
                 .as_ref()
                 .filter(|_| self.fifo)
@@ -469,7 +627,7 @@ impl Messages {
             let group = self
                 .messages
                 .get(&seq)
-                .and_then(|m| m.record.group_id.as_deref());
+                .and_then(|m| m.record.extra().group_id.as_deref());
             match group {
                 Some(g) if seen_groups.contains(&g) => skipped.push(seq),
                 Some(g) => {
@@ -500,7 +658,7 @@ impl Messages {
             let Some(group_id) = self
                 .messages
                 .get(&seq)
-                .and_then(|m| m.record.group_id.as_deref())
+                .and_then(|m| m.record.extra().group_id.as_deref())
             else {
                 continue;
             };
@@ -566,6 +724,7 @@ impl Messages {
             self.visible.insert(seq);
             if let Some(group) = message
                 .record
+                .extra()
                 .group_id
                 .as_ref()
                 .filter(|_| self.fifo)
@@ -597,7 +756,7 @@ impl Messages {
                     Phase::Visible => ("visible", 0),
                     Phase::InFlight(u, _) => ("in_flight", u),
                 };
-                (*seq, &m.record, m.state, phase, until)
+                (*seq, m.record.as_ref(), m.state, phase, until)
             })
             .collect()
     }
@@ -613,22 +772,18 @@ mod tests_support {
     use super::*;
 
     pub fn record(id: &str, sent: u64, group: Option<&str>) -> MessageRecord {
-        MessageRecord {
-            message_id: id.into(),
-            body: id.into(),
-            md5_of_body: String::new(),
-            attributes: Default::default(),
-            md5_of_attributes: None,
-            system_attributes: Default::default(),
-            md5_of_system_attributes: None,
-            sent_ms: sent,
-            sender_id: "x".into(),
-            group_id: group.map(Into::into),
-            deduplication_id: None,
-            sequence_number: None,
-            visible_from_ms: sent,
-            dead_letter_source: None,
-        }
+        MessageRecord::new(
+            id.into(),
+            id.into(),
+            String::new(),
+            sent,
+            "x".into(),
+            sent,
+            MessageExtra {
+                group_id: group.map(Into::into),
+                ..Default::default()
+            },
+        )
     }
 
     pub fn nonces() -> impl FnMut() -> u64 {
@@ -751,7 +906,7 @@ mod storage {
     #[test]
     fn records_with_attributes_read_back_what_was_written() {
         let mut r = record("a", 7, Some("g"));
-        r.attributes.insert(
+        r.extra_mut().attributes.insert(
             "n".into(),
             MessageAttributeValue {
                 data_type: "Number".into(),
@@ -759,7 +914,7 @@ mod storage {
                 ..Default::default()
             },
         );
-        r.attributes.insert(
+        r.extra_mut().attributes.insert(
             "b".into(),
             MessageAttributeValue {
                 data_type: "Binary".into(),
@@ -767,7 +922,7 @@ mod storage {
                 ..Default::default()
             },
         );
-        r.system_attributes.insert(
+        r.extra_mut().system_attributes.insert(
             "AWSTraceHeader".into(),
             MessageAttributeValue {
                 data_type: "String".into(),
@@ -778,6 +933,44 @@ mod storage {
         let bytes = postcard::to_allocvec(&r).unwrap();
         let back: MessageRecord = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back, r);
+    }
+
+    /// The stored bytes are those of the original flat record (every field in
+    /// order), so state written before the extras moved out of line reads back.
+    #[test]
+    fn the_stored_form_is_the_flat_record_of_earlier_releases() {
+        let flat = Stored {
+            message_id: "id".into(),
+            body: "body".into(),
+            md5_of_body: "m".into(),
+            attributes: Default::default(),
+            md5_of_attributes: None,
+            system_attributes: Default::default(),
+            md5_of_system_attributes: None,
+            sent_ms: 5,
+            sender_id: "s".into(),
+            group_id: Some("g".into()),
+            deduplication_id: Some("d".into()),
+            sequence_number: Some("1".into()),
+            visible_from_ms: 6,
+            dead_letter_source: Some("arn".into()),
+        };
+        let old_bytes = postcard::to_allocvec(&flat).unwrap();
+        let record: MessageRecord = postcard::from_bytes(&old_bytes).unwrap();
+        assert_eq!(record.extra().group_id.as_deref(), Some("g"));
+        assert_eq!(record.extra().dead_letter_source.as_deref(), Some("arn"));
+        assert_eq!((record.sent_ms, record.visible_from_ms), (5, 6));
+        assert_eq!(postcard::to_allocvec(&record).unwrap(), old_bytes);
+        // A plain message carries no out-of-line part at all.
+        let plain = record_plain();
+        assert!(plain.extra.is_none());
+        let back: MessageRecord =
+            postcard::from_bytes(&postcard::to_allocvec(&plain).unwrap()).unwrap();
+        assert!(back.extra.is_none());
+    }
+
+    fn record_plain() -> MessageRecord {
+        record("p", 1, None)
     }
 }
 
