@@ -8,7 +8,8 @@
 //! - [`http`] and [`protocol`]: the wire. Find the protocol and action, decode a
 //!   typed request, encode the answer or AWS's error in the caller's protocol.
 //! - [`sqs`]: the engine. AWS's semantics on typed requests; no wire format.
-//! - [`store`]: durable writes with group commit, everything read back at start.
+//! - [`store`]: durable writes with group commit (a write-ahead log in front of
+//!   redb), everything read back at start.
 //!
 //! Time comes from a [`Clock`], real or virtual, so tests can move it.
 
