@@ -18,7 +18,7 @@
 //! one that is torn, fails its CRC or does not carry the next group number
 //! (stale frames left in a recycled segment carry older numbers).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _};
 use std::os::unix::fs::FileExt as _;
@@ -101,6 +101,44 @@ struct Checkpointer {
 /// Ops gathered past this count are committed without waiting for the interval.
 const CHECKPOINT_OPS: usize = 200_000;
 
+/// Drops the changes that a later op of the same batch undoes: an item's record
+/// or state followed by the item's deletion (or a clear of its owner) need never
+/// reach redb. A message received and deleted soon after it was sent costs redb
+/// nothing. The deletions stay: the item may be older than the batch.
+fn drop_undone(batch: &mut Vec<Op>) {
+    let undoes = |op: &Op| {
+        matches!(
+            op,
+            Op::DeleteItem { .. } | Op::ClearItems { .. } | Op::DeleteResource { .. }
+        )
+    };
+    if !batch.iter().any(undoes) {
+        return;
+    }
+    let mut deleted: HashSet<(u64, u64)> = HashSet::new();
+    let mut cleared: HashSet<u64> = HashSet::new();
+    let mut keep = vec![true; batch.len()];
+    for (i, op) in batch.iter().enumerate().rev() {
+        match op {
+            Op::DeleteItem { owner, key } => {
+                deleted.insert((*owner, *key));
+            }
+            Op::ClearItems { owner } | Op::DeleteResource { id: owner } => {
+                cleared.insert(*owner);
+            }
+            Op::PutItem { owner, key, .. } | Op::PutItemState { owner, key, .. } => {
+                keep[i] = !cleared.contains(owner) && !deleted.contains(&(*owner, *key));
+            }
+            Op::PutResource { .. } => {}
+        }
+    }
+    let mut i = 0;
+    batch.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
 /// The checkpointer: gathers the groups the log writer synced, and applies them
 /// to redb at most once per `interval`, recording the last group applied.
 fn checkpoint_loop(
@@ -139,7 +177,8 @@ fn checkpoint_loop(
         if halt.load(Ordering::Acquire) {
             return;
         }
-        if !batch.is_empty() {
+        drop_undone(&mut batch);
+        if !batch.is_empty() || last > done.load(Ordering::Acquire) {
             match redb.write_through(&batch, last) {
                 Ok(()) => {
                     done.store(last, Ordering::Release);
@@ -662,6 +701,51 @@ mod tests {
 
     fn keys(loaded: &Loaded) -> Vec<u64> {
         loaded.items.iter().map(|i| i.1).collect()
+    }
+
+    #[test]
+    fn changes_undone_later_in_a_batch_are_dropped() {
+        let state = |key| Op::PutItemState {
+            owner: 1,
+            key,
+            state: b"s".to_vec(),
+        };
+        let mut batch = vec![
+            item(1, 1, "gone"),
+            state(1),
+            item(1, 2, "stays"),
+            item(2, 1, "cleared"),
+            Op::DeleteItem { owner: 1, key: 1 },
+            Op::ClearItems { owner: 2 },
+            item(2, 2, "after the clear"),
+            Op::DeleteItem { owner: 1, key: 9 },
+            item(1, 1, "put again"),
+        ];
+        drop_undone(&mut batch);
+        assert_eq!(
+            batch,
+            vec![
+                item(1, 2, "stays"),
+                Op::DeleteItem { owner: 1, key: 1 },
+                Op::ClearItems { owner: 2 },
+                item(2, 2, "after the clear"),
+                Op::DeleteItem { owner: 1, key: 9 },
+                item(1, 1, "put again"),
+            ]
+        );
+        // And the outcome in redb is the same as applying everything.
+        let dir = tempfile::tempdir().unwrap();
+        let mut wal = WalBackend::open(dir.path(), "t", small()).unwrap();
+        add_queue(&mut wal);
+        wal.write(vec![
+            item(1, 7, "sent"),
+            Op::DeleteItem { owner: 1, key: 7 },
+        ])
+        .unwrap();
+        wal.write(vec![item(1, 8, "kept")]).unwrap();
+        drop(wal);
+        let mut wal = WalBackend::open(dir.path(), "t", small()).unwrap();
+        assert_eq!(keys(&wal.load().unwrap()), vec![8]);
     }
 
     #[test]
