@@ -4,7 +4,8 @@
 //! its visibility timeout (the queue's RedrivePolicy moves it to the DLQ after
 //! maxReceiveCount receives). On shutdown, no new receive starts; a batch in flight
 //! is finished within [`GRACE`], or released (ChangeMessageVisibility 0) so that
-//! another consumer gets it at once. What a message means is [`Service::process`]'s
+//! another consumer gets it at once, and so is a batch whose receive was answered
+//! just as shutdown began. What a message means is [`Service::process`]'s
 //! business, not this module's.
 
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub const WAIT_TIME_SECONDS: i32 = 20;
 pub const BATCH: i32 = 10;
 /// How long a batch in flight may still run once shutdown starts.
 pub const GRACE: Duration = Duration::from_secs(5);
+
+/// How long a receive interrupted by shutdown may still bring messages to release.
+const RECEIVE_GRACE: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// An SQS client from the standard AWS chain, overridden by `aws` where it says so.
@@ -124,12 +128,24 @@ pub(crate) async fn run<H: Handler>(
             .wait_time_seconds(WAIT_TIME_SECONDS)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send();
-        // A long poll cut short by shutdown: whatever it would have received stays
-        // on the queue (or comes back after its visibility timeout).
+        tokio::pin!(receive);
         let answer = tokio::select! {
             biased;
-            _ = stop.changed() => break,
-            answer = receive => answer,
+            _ = stop.changed() => {
+                // A long poll cut short by shutdown. If the endpoint has already
+                // answered, its messages are in flight: wait a moment for the
+                // answer and release them, or they would stay hidden for their
+                // whole visibility timeout. A poll still waiting is dropped (the
+                // endpoint hands nothing to a closed connection).
+                if let Ok(Ok(output)) = tokio::time::timeout(RECEIVE_GRACE, &mut receive).await {
+                    let messages = output.messages.unwrap_or_default();
+                    if !messages.is_empty() {
+                        release(&svc, &messages).await;
+                    }
+                }
+                break;
+            }
+            answer = &mut receive => answer,
         };
         match answer {
             Err(err) => {
