@@ -675,7 +675,7 @@ async fn peek(
         .get("limit")
         .and_then(|l| l.parse().ok())
         .unwrap_or(100usize)
-        .min(10_000);
+        .min(PEEK_MAX);
     match app.sqs.peek(&name, limit) {
         Some(messages) => {
             axum::Json(serde_json::json!({ "queue": name, "messages": messages })).into_response()
@@ -722,6 +722,9 @@ async fn advance_clock(
             .into_response(),
     }
 }
+
+/// The most messages one peek lists (100 unless `limit` says otherwise).
+const PEEK_MAX: usize = 100_000;
 
 /// The delivery log, newest first: `?topic=&subscription=&queue=&outcome=&message_id=&limit=`.
 async fn deliveries(State(app): Shared, Query(params): Query<HashMap<String, String>>) -> Response {

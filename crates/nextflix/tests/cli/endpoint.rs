@@ -507,7 +507,7 @@ impl Crashable {
         let peeked: Value = self
             .http
             .get(format!(
-                "{}/_nextflix/sqs/queues/{queue}/messages?limit=10000",
+                "{}/_nextflix/sqs/queues/{queue}/messages?limit=100000",
                 self.url
             ))
             .send()
@@ -517,7 +517,7 @@ impl Crashable {
             .await
             .unwrap();
         let messages = peeked["messages"].as_array().unwrap().clone();
-        assert!(messages.len() < 10_000, "the peek may have cut the list");
+        assert!(messages.len() < 100_000, "the peek may have cut the list");
         messages
     }
 }
