@@ -1366,7 +1366,7 @@ impl Sqs {
             .into_iter()
             .map(|r| {
                 // The queue still holds the record: the answer gets its own copy.
-                let record = Arc::unwrap_or_clone(r.record);
+                let mut record = Arc::unwrap_or_clone(r.record);
                 let mut attributes = Attributes::new();
                 let mut put = |name: &str, value: Option<String>| {
                     if let Some(value) = value
@@ -1385,7 +1385,6 @@ impl Sqs {
                     "ApproximateFirstReceiveTimestamp",
                     r.state.first_receive_ms.map(|t| t.to_string()),
                 );
-                let mut record = record;
                 let extra = record.take_extra();
                 put("MessageGroupId", extra.group_id);
                 put("MessageDeduplicationId", extra.deduplication_id);

@@ -132,11 +132,7 @@ impl Store {
             .name("store-answer".into())
             .spawn(move || {
                 while let Ok((jobs, result)) = answer_rx.recv() {
-                    for job in jobs {
-                        if let Some(done) = job.done {
-                            let _ = done.send(result.clone());
-                        }
-                    }
+                    answer(jobs, &result);
                 }
             });
         let answerer = match answerer {
@@ -164,11 +160,7 @@ impl Store {
                         tracing::error!(%err, ops = count, "store write failed");
                     }
                     if let Err(mpsc::SendError((jobs, result))) = answer_tx.send((jobs, result)) {
-                        for job in jobs {
-                            if let Some(done) = job.done {
-                                let _ = done.send(result.clone());
-                            }
-                        }
+                        answer(jobs, &result);
                     }
                 }
                 drop(answer_tx);
@@ -221,6 +213,15 @@ impl Store {
             && !ops.is_empty()
         {
             let _ = jobs.send(Job { ops, done: None });
+        }
+    }
+}
+
+/// Tells each job of a group how its write went.
+fn answer(jobs: Vec<Job>, result: &Result<(), String>) {
+    for job in jobs {
+        if let Some(done) = job.done {
+            let _ = done.send(result.clone());
         }
     }
 }

@@ -222,34 +222,30 @@ impl WalBackend {
             redb.write_through(&replay.ops, replay.last_applied)?;
         }
         // Everything is in redb now: every segment can be reused.
-        let mut spares = Vec::new();
-        let mut next_spare = 0u64;
+        let mut files = Vec::new();
         for entry in fs::read_dir(&wal_dir)? {
             let path = entry?.path();
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
-            if let Some(n) = file_name
-                .strip_prefix("spare-")
-                .and_then(|n| n.strip_suffix(".log"))
-                .and_then(|n| n.parse::<u64>().ok())
-            {
-                next_spare = next_spare.max(n + 1);
+            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
+                files.push((name.to_owned(), path));
             }
         }
-        for entry in fs::read_dir(&wal_dir)? {
-            let path = entry?.path();
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-                continue;
-            };
+        let mut next_spare = files
+            .iter()
+            .filter_map(|(name, _)| {
+                let n = name.strip_prefix("spare-")?.strip_suffix(".log")?;
+                n.parse::<u64>().ok().map(|n| n + 1)
+            })
+            .max()
+            .unwrap_or(0);
+        let mut spares = Vec::new();
+        for (name, path) in files {
             let full = fs::metadata(&path)?.len() >= options.segment_bytes;
-            let is_segment = file_name.ends_with(".log");
-            if !is_segment || !full || spares.len() >= SPARES {
+            if !name.ends_with(".log") || !full || spares.len() >= SPARES {
                 // Partial files (a new log's first segments, a fill cut short) go.
                 fs::remove_file(&path)?;
                 continue;
             }
-            if file_name.starts_with("spare-") {
+            if name.starts_with("spare-") {
                 spares.push(path);
             } else {
                 let spare = wal_dir.join(format!("spare-{next_spare}.log"));
