@@ -22,6 +22,7 @@ use prometheus_client::metrics::histogram::Histogram;
 use crate::protocol::{self, Wire, json, query, sigv4};
 use crate::s3;
 use crate::sns::{self, Sns, SnsError};
+use crate::sqs::model::JsonBody;
 use crate::sqs::{self, Ctx, ErrorKind, Request, Sqs, SqsError};
 
 /// Where the admin routes live.
@@ -272,23 +273,20 @@ async fn aws(
             );
             return json::sqs_error(&err, &request_id);
         };
-        let input = if body.iter().all(u8::is_ascii_whitespace) {
-            serde_json::Value::Object(Default::default())
+        let input = if matches!(service, Service::Sqs) {
+            // Decoded straight into the action's input later.
+            Input::Body(body.clone())
+        } else if body.iter().all(u8::is_ascii_whitespace) {
+            Input::Value(serde_json::Value::Object(Default::default()))
         } else {
             match serde_json::from_slice::<serde_json::Value>(&body) {
-                Ok(v @ serde_json::Value::Object(_)) => v,
+                Ok(v @ serde_json::Value::Object(_)) => Input::Value(v),
                 _ => {
                     let message = "The request body is not a valid JSON object.";
-                    return match service {
-                        Service::Sqs => json::sqs_error(
-                            &SqsError::new(ErrorKind::SerializationException, message),
-                            &request_id,
-                        ),
-                        Service::Sns => json::sns_error(
-                            &SnsError::new("SerializationException", 400, message),
-                            &request_id,
-                        ),
-                    };
+                    return json::sns_error(
+                        &SnsError::new("SerializationException", 400, message),
+                        &request_id,
+                    );
                 }
             }
         };
@@ -330,7 +328,7 @@ async fn aws(
             Service::Sns => query::Dialect::Wrapped,
         };
         let (_, input) = query::decode_as(params, dialect);
-        (service, Wire::Query, action, input)
+        (service, Wire::Query, action, Input::Value(input))
     };
     if !signed_service.is_empty() && !matches!(signed_service, "sqs" | "sns" | "s3") {
         let err = SqsError::new(
@@ -368,6 +366,10 @@ async fn aws(
         }
         Service::Sns => {
             let ctx = sns::Ctx { base_url, region };
+            let input = match input {
+                Input::Value(value) => value,
+                Input::Body(_) => serde_json::Value::Object(Default::default()),
+            };
             handle_sns(&app, &ctx, wire, &action, input, &request_id, started).await
         }
     }
@@ -509,13 +511,20 @@ async fn handle_s3(
     response
 }
 
+/// An action's input: a JSON protocol body not yet decoded (SQS decodes it
+/// straight into the action's shape), or JSON already parsed.
+enum Input {
+    Body(Bytes),
+    Value(serde_json::Value),
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn handle_sqs(
     app: &AppState,
     ctx: &Ctx,
     wire: Wire,
     action: &str,
-    input: serde_json::Value,
+    input: Input,
     path: &str,
     request_id: &str,
     started: Instant,
@@ -524,7 +533,11 @@ async fn handle_sqs(
         Wire::Json => json::sqs_error(err, request_id),
         Wire::Query => query::sqs_error(err, request_id),
     };
-    let mut request = match Request::decode(action, input) {
+    let decoded = match input {
+        Input::Value(value) => Request::decode(action, value),
+        Input::Body(body) => Request::decode(action, JsonBody(&body)),
+    };
+    let mut request = match decoded {
         Ok(r) => r,
         Err(err) => {
             let err = if wire == Wire::Json && err.kind == ErrorKind::InvalidAction {
@@ -541,12 +554,15 @@ async fn handle_sqs(
     if path.len() > 1 && path.matches('/').count() >= 2 {
         request.set_queue_url_if_missing(format!("{}{}", ctx.base_url, path));
     }
-    match sqs::dispatch(&app.sqs, ctx, request).await {
-        Ok(value) => {
+    match sqs::dispatch(&app.sqs, ctx, wire, request).await {
+        Ok(output) => {
             app.metrics.observe("sqs", action, "ok", started.elapsed());
-            match wire {
-                Wire::Json => json::ok(&value, request_id),
-                Wire::Query => query::ok(action, query::SQS_XMLNS, &value, request_id),
+            match (output, wire) {
+                (sqs::Output::Json(body), _) => json::ok_body(body, request_id),
+                (sqs::Output::Tree(value), Wire::Json) => json::ok(&value, request_id),
+                (sqs::Output::Tree(value), Wire::Query) => {
+                    query::ok(action, query::SQS_XMLNS, &value, request_id)
+                }
             }
         }
         Err(err) => {

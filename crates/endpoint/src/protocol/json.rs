@@ -26,6 +26,11 @@ pub fn ok(result: &serde_json::Value, request_id: &str) -> Response {
     with_headers(StatusCode::OK, body, request_id)
 }
 
+/// A successful answer whose JSON is already encoded.
+pub fn ok_body(body: Vec<u8>, request_id: &str) -> Response {
+    with_headers(StatusCode::OK, body, request_id)
+}
+
 /// An SQS error in the JSON protocol's shape.
 pub fn sqs_error(error: &SqsError, request_id: &str) -> Response {
     let body = serde_json::json!({

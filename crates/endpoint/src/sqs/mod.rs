@@ -2,7 +2,7 @@
 //! carries them out ([`engine`]) over each queue's message state ([`queue`]), and
 //! the rules that need no state ([`validate`], [`attributes`], [`digest`],
 //! [`receipt`]). [`dispatch`] runs one decoded request and gives back its result
-//! as JSON, which either wire protocol then encodes.
+//! encoded for the wire protocol that asked ([`Output`]).
 
 pub mod attributes;
 pub mod digest;
@@ -21,40 +21,62 @@ pub use model::Request;
 use serde::Serialize;
 use serde_json::Value;
 
-fn json<T: Serialize>(value: T) -> SqsResult<Value> {
-    serde_json::to_value(value).map_err(|e| SqsError::internal(format!("cannot encode: {e}")))
+use crate::protocol::Wire;
+
+/// An action's result: for the JSON protocol, the JSON bytes serialized straight
+/// from the typed output; for the Query protocol, a JSON tree that it renders
+/// as XML.
+#[derive(Debug)]
+pub enum Output {
+    Json(Vec<u8>),
+    Tree(Value),
 }
 
-fn empty(result: SqsResult<()>) -> SqsResult<Value> {
-    result.map(|()| Value::Object(Default::default()))
+fn encode<T: Serialize>(wire: Wire, value: T) -> SqsResult<Output> {
+    let failed = |e: serde_json::Error| SqsError::internal(format!("cannot encode: {e}"));
+    match wire {
+        Wire::Json => serde_json::to_vec(&value).map(Output::Json).map_err(failed),
+        Wire::Query => serde_json::to_value(value)
+            .map(Output::Tree)
+            .map_err(failed),
+    }
 }
 
-/// Runs one request; the result is the action's output shape as JSON.
-pub async fn dispatch(sqs: &Sqs, ctx: &Ctx, request: Request) -> SqsResult<Value> {
+fn empty(wire: Wire, result: SqsResult<()>) -> SqsResult<Output> {
+    result.map(|()| match wire {
+        Wire::Json => Output::Json(b"{}".to_vec()),
+        Wire::Query => Output::Tree(Value::Object(Default::default())),
+    })
+}
+
+/// Runs one request; the result is the action's output shape, encoded for `wire`.
+pub async fn dispatch(sqs: &Sqs, ctx: &Ctx, wire: Wire, request: Request) -> SqsResult<Output> {
     use Request::*;
     match request {
-        CreateQueue(r) => json(sqs.create_queue(ctx, r).await?),
-        DeleteQueue(r) => empty(sqs.delete_queue(r).await),
-        GetQueueUrl(r) => json(sqs.get_queue_url(ctx, r)?),
-        ListQueues(r) => json(sqs.list_queues(ctx, r)?),
-        GetQueueAttributes(r) => json(sqs.get_queue_attributes(r)?),
-        SetQueueAttributes(r) => empty(sqs.set_queue_attributes(r).await),
-        PurgeQueue(r) => empty(sqs.purge_queue(r).await),
-        SendMessage(r) => json(sqs.send_message(ctx, r).await?),
-        SendMessageBatch(r) => json(sqs.send_message_batch(ctx, r).await?),
-        ReceiveMessage(r) => json(sqs.receive_message(r).await?),
-        DeleteMessage(r) => empty(sqs.delete_message(r).await),
-        DeleteMessageBatch(r) => json(sqs.delete_message_batch(r).await?),
-        ChangeMessageVisibility(r) => empty(sqs.change_message_visibility(r).await),
-        ChangeMessageVisibilityBatch(r) => json(sqs.change_message_visibility_batch(r).await?),
-        TagQueue(r) => empty(sqs.tag_queue(r).await),
-        UntagQueue(r) => empty(sqs.untag_queue(r).await),
-        ListQueueTags(r) => json(sqs.list_queue_tags(r)?),
-        ListDeadLetterSourceQueues(r) => json(sqs.list_dead_letter_source_queues(ctx, r)?),
-        AddPermission(r) => empty(sqs.add_permission(r).await),
-        RemovePermission(r) => empty(sqs.remove_permission(r).await),
-        StartMessageMoveTask(r) => json(sqs.start_message_move_task(r)?),
-        ListMessageMoveTasks(r) => json(sqs.list_message_move_tasks(r)?),
-        CancelMessageMoveTask(r) => json(sqs.cancel_message_move_task(r)?),
+        CreateQueue(r) => encode(wire, sqs.create_queue(ctx, r).await?),
+        DeleteQueue(r) => empty(wire, sqs.delete_queue(r).await),
+        GetQueueUrl(r) => encode(wire, sqs.get_queue_url(ctx, r)?),
+        ListQueues(r) => encode(wire, sqs.list_queues(ctx, r)?),
+        GetQueueAttributes(r) => encode(wire, sqs.get_queue_attributes(r)?),
+        SetQueueAttributes(r) => empty(wire, sqs.set_queue_attributes(r).await),
+        PurgeQueue(r) => empty(wire, sqs.purge_queue(r).await),
+        SendMessage(r) => encode(wire, sqs.send_message(ctx, r).await?),
+        SendMessageBatch(r) => encode(wire, sqs.send_message_batch(ctx, r).await?),
+        ReceiveMessage(r) => encode(wire, sqs.receive_message(r).await?),
+        DeleteMessage(r) => empty(wire, sqs.delete_message(r).await),
+        DeleteMessageBatch(r) => encode(wire, sqs.delete_message_batch(r).await?),
+        ChangeMessageVisibility(r) => empty(wire, sqs.change_message_visibility(r).await),
+        ChangeMessageVisibilityBatch(r) => {
+            encode(wire, sqs.change_message_visibility_batch(r).await?)
+        }
+        TagQueue(r) => empty(wire, sqs.tag_queue(r).await),
+        UntagQueue(r) => empty(wire, sqs.untag_queue(r).await),
+        ListQueueTags(r) => encode(wire, sqs.list_queue_tags(r)?),
+        ListDeadLetterSourceQueues(r) => encode(wire, sqs.list_dead_letter_source_queues(ctx, r)?),
+        AddPermission(r) => empty(wire, sqs.add_permission(r).await),
+        RemovePermission(r) => empty(wire, sqs.remove_permission(r).await),
+        StartMessageMoveTask(r) => encode(wire, sqs.start_message_move_task(r)?),
+        ListMessageMoveTasks(r) => encode(wire, sqs.list_message_move_tasks(r)?),
+        CancelMessageMoveTask(r) => encode(wire, sqs.cancel_message_move_task(r)?),
     }
 }

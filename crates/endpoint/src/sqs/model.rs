@@ -317,22 +317,70 @@ pub const NO_OUTPUT: [&str; 9] = [
     "RemovePermission",
 ];
 
-impl Request {
-    /// Decodes an action's input from its JSON form (the Query protocol first
-    /// reshapes its form parameters into the same JSON).
-    pub fn decode(action: &str, input: serde_json::Value) -> SqsResult<Request> {
-        fn parse<T: serde::de::DeserializeOwned>(input: serde_json::Value) -> SqsResult<T> {
-            let input = if input.is_null() {
-                serde_json::Value::Object(Default::default())
-            } else {
-                input
-            };
-            serde_json::from_value(input).map_err(|e| {
+/// Where an action's input is read from.
+pub trait Source {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> SqsResult<T>;
+}
+
+/// The JSON that the Query protocol's parameters were reshaped into.
+impl Source for serde_json::Value {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> SqsResult<T> {
+        let input = if self.is_null() {
+            serde_json::Value::Object(Default::default())
+        } else {
+            self
+        };
+        serde_json::from_value(input).map_err(|e| {
+            SqsError::new(
+                crate::sqs::error::ErrorKind::InvalidParameterValue,
+                format!("The request is not valid: {e}"),
+            )
+        })
+    }
+}
+
+/// A JSON protocol body, decoded straight into the action's input shape (no
+/// intermediate tree): an empty body is `{}`, anything but a JSON object is a
+/// `SerializationException`, and a value of the wrong type an
+/// `InvalidParameterValue`.
+pub struct JsonBody<'a>(pub &'a [u8]);
+
+impl Source for JsonBody<'_> {
+    fn parse<T: serde::de::DeserializeOwned>(self) -> SqsResult<T> {
+        use crate::sqs::error::ErrorKind;
+        let not_an_object = || {
+            SqsError::new(
+                ErrorKind::SerializationException,
+                "The request body is not a valid JSON object.",
+            )
+        };
+        let body = self.0.trim_ascii();
+        if body.is_empty() {
+            return serde_json::from_slice(b"{}").map_err(|_| not_an_object());
+        }
+        if body[0] != b'{' {
+            return Err(not_an_object());
+        }
+        serde_json::from_slice(body).map_err(|e| {
+            if e.is_data() {
                 SqsError::new(
-                    crate::sqs::error::ErrorKind::InvalidParameterValue,
+                    ErrorKind::InvalidParameterValue,
                     format!("The request is not valid: {e}"),
                 )
-            })
+            } else {
+                not_an_object()
+            }
+        })
+    }
+}
+
+impl Request {
+    /// Decodes an action's input from its JSON form: a JSON protocol body
+    /// ([`JsonBody`]), or the JSON the Query protocol reshapes its form
+    /// parameters into.
+    pub fn decode(action: &str, input: impl Source) -> SqsResult<Request> {
+        fn parse<T: serde::de::DeserializeOwned>(input: impl Source) -> SqsResult<T> {
+            input.parse()
         }
         use Request::*;
         Ok(match action {
