@@ -98,9 +98,6 @@ struct Checkpointer {
     thread: JoinHandle<()>,
 }
 
-/// Ops gathered past this count are committed without waiting for the interval.
-const CHECKPOINT_OPS: usize = 200_000;
-
 /// Drops the changes that a later op of the same batch undoes: an item's record
 /// or state followed by the item's deletion (or a clear of its owner) need never
 /// reach redb. A message received and deleted soon after it was sent costs redb
@@ -141,6 +138,10 @@ fn drop_undone(batch: &mut Vec<Op>) {
 
 /// The checkpointer: gathers the groups the log writer synced, and applies them
 /// to redb at most once per `interval`, recording the last group applied.
+///
+/// It sleeps through the interval and then takes every group waiting at once,
+/// rather than waking for each group the writer sends: a wake-up costs a
+/// context switch, and the writer may send a few thousand groups a second.
 fn checkpoint_loop(
     mut redb: RedbBackend,
     groups: mpsc::Receiver<(u64, Vec<Op>)>,
@@ -154,26 +155,36 @@ fn checkpoint_loop(
     let mut batch: Vec<Op> = Vec::new();
     let mut last = done.load(Ordering::Acquire);
     loop {
-        let due = last_commit + interval;
-        let received = if batch.is_empty() {
-            groups
-                .recv()
-                .map_err(|_| mpsc::RecvTimeoutError::Disconnected)
-        } else {
-            groups.recv_timeout(due.saturating_duration_since(Instant::now()))
-        };
-        let closing = match received {
-            Ok((group, ops)) => {
-                last = group;
-                batch.extend(ops);
-                if Instant::now() < due && batch.len() < CHECKPOINT_OPS {
-                    continue;
+        let mut closing = false;
+        if batch.is_empty() {
+            match groups.recv() {
+                Ok((group, ops)) => {
+                    last = group;
+                    batch.extend(ops);
                 }
-                false
+                Err(_) => closing = true,
             }
-            Err(mpsc::RecvTimeoutError::Timeout) => false,
-            Err(mpsc::RecvTimeoutError::Disconnected) => true,
-        };
+        }
+        if !closing {
+            // Unparked early when the log closes.
+            let wait = (last_commit + interval).saturating_duration_since(Instant::now());
+            if !wait.is_zero() {
+                std::thread::park_timeout(wait);
+            }
+            loop {
+                match groups.try_recv() {
+                    Ok((group, ops)) => {
+                        last = group;
+                        batch.extend(ops);
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        closing = true;
+                        break;
+                    }
+                }
+            }
+        }
         if halt.load(Ordering::Acquire) {
             return;
         }
@@ -465,6 +476,7 @@ impl WalBackend {
         {
             halt.store(true, Ordering::Release);
             drop(groups);
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
@@ -474,6 +486,7 @@ impl Drop for WalBackend {
     fn drop(&mut self) {
         if let Some(Checkpointer { groups, thread, .. }) = self.checkpointer.take() {
             drop(groups);
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }
