@@ -16,7 +16,10 @@
 #   bench/endpoint.sh [SECONDS] [CONNECTIONS]
 #
 # SECONDS (default 10) is each nextflix and canned run; the slow peers get
-# PEER_SECONDS (default 3). DEEP_MESSAGES (default 1000000), LP_SAMPLES (default 300),
+# PEER_SECONDS (default 3). Send and batch run ROUNDS times (default 3) on canned and
+# on a fresh nextflix, alternately, and the summary takes each one's median: this
+# machine's speed drifts by a third from one minute to the next, so one run of
+# each is not a ratio. DEEP_MESSAGES (default 1000000), LP_SAMPLES (default 300),
 # PEER_CONNECTIONS (default 16: moto answers `Connection: close` and both are Python
 # servers that only slow down with more), PEERS (default "moto localstack"; empty to
 # skip them), SKIP_BUILD=1 (use the binaries already built). Results also go to
@@ -32,6 +35,7 @@ PEER_CONNECTIONS="${PEER_CONNECTIONS:-16}"
 DEEP="${DEEP_MESSAGES:-1000000}"
 LP_SAMPLES="${LP_SAMPLES:-300}"
 PEERS="${PEERS-moto localstack}"
+ROUNDS="${ROUNDS:-3}"
 
 ensure_cargo
 ensure_apt curl:curl
@@ -136,13 +140,16 @@ load() {
   echo "$name $workload $rate $p50 $p99 $p999" >>"$ROWS"
 }
 
-# get NAME WORKLOAD FIELD(3 rate, 4 p50, 5 p99, 6 p99.9)
-get() { awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w { print $f }' "$ROWS" | tail -1; }
+# get NAME WORKLOAD FIELD(3 rate, 4 p50, 5 p99, 6 p99.9): the median over its runs
+get() {
+  awk -v n="$1" -v w="$2" -v f="$3" '$1 == n && $2 == w { print $f }' "$ROWS" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
 
 rss_mb() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
-# The standard workloads on one server: NAME URL PID SECONDS LP_SAMPLES [GAP_MS]
+# The standard workloads on one server (once each): NAME URL PID SECONDS LP_SAMPLES [GAP_MS]
 standard() {
   local name="$1" url="$2" pid="$3" seconds="$4" samples="$5" gap="${6:-5}"
   load "$name" "$url" "$pid" send bench-send "$seconds"
@@ -152,31 +159,43 @@ standard() {
 }
 
 {
-  echo "endpoint benchmark: sqs-load, $CONNECTIONS connections (peers $PEER_CONNECTIONS), 300-byte bodies, ${DURATION}s runs (peers ${PEER_SECONDS}s), on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo "endpoint benchmark: sqs-load, $CONNECTIONS connections (peers $PEER_CONNECTIONS), 300-byte bodies, ${DURATION}s runs (peers ${PEER_SECONDS}s), send and batch $ROUNDS rounds (medians below), on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
   row_header
 } | tee "$OUT"
 
-# --- canned: the ceiling ------------------------------------------------------------
+# --- canned (the ceiling) and nextflix, alternately -----------------------------------
 PORT=$(free_port)
 "$CANNED" "127.0.0.1:$PORT" --sqs 2>/dev/null &
 CANNED_PID=$!
 PIDS+=("$CANNED_PID")
 wait_up "http://127.0.0.1:$PORT/"
-load canned "http://127.0.0.1:$PORT" "$CANNED_PID" send bench-send "$DURATION"
-load canned "http://127.0.0.1:$PORT" "$CANNED_PID" batch bench-batch "$DURATION"
-kill "$CANNED_PID" 2>/dev/null || true
-
-# --- nextflix -------------------------------------------------------------------------
 NX_PORT=$(free_port)
 NX_URL="http://127.0.0.1:$NX_PORT"
 start_nextflix() {
-  RUST_LOG=warn "$BIN" endpoint --bind "127.0.0.1:$NX_PORT" --state-dir "$STATE/nextflix" &
+  RUST_LOG=warn "$BIN" endpoint --bind "127.0.0.1:$NX_PORT" --state-dir "$1" &
   NX_PID=$!
   PIDS+=("$NX_PID")
 }
-start_nextflix
-wait_up "$NX_URL/_nextflix/ready"
-standard nextflix "$NX_URL" "$NX_PID" "$DURATION" "$LP_SAMPLES"
+# Rounds before the last on a fresh nextflix each, so that every round starts from
+# empty queues; the last round's instance goes on with the other workloads.
+for round in $(seq 1 "$ROUNDS"); do
+  load canned "http://127.0.0.1:$PORT" "$CANNED_PID" send bench-send "$DURATION"
+  dir="$STATE/nextflix"
+  [ "$round" -lt "$ROUNDS" ] && dir="$STATE/round-$round"
+  start_nextflix "$dir"
+  wait_up "$NX_URL/_nextflix/ready"
+  load nextflix "$NX_URL" "$NX_PID" send bench-send "$DURATION"
+  load nextflix "$NX_URL" "$NX_PID" batch bench-batch "$DURATION"
+  if [ "$round" -lt "$ROUNDS" ]; then
+    kill "$NX_PID" 2>/dev/null || true
+    wait "$NX_PID" 2>/dev/null || true
+    rm -rf "$dir"
+  fi
+  load canned "http://127.0.0.1:$PORT" "$CANNED_PID" batch bench-batch "$DURATION"
+done
+kill "$CANNED_PID" 2>/dev/null || true
+load nextflix "$NX_URL" "$NX_PID" recv+delete bench-batch "$DURATION"
+load nextflix "$NX_URL" "$NX_PID" longpoll bench-lp 0 --samples "$LP_SAMPLES" --gap-ms 5
 RSS_START=$(rss_mb "$NX_PID")
 
 # Fill a queue with DEEP messages (batches of 10 over every connection).
@@ -189,7 +208,7 @@ RSS_DEEP=$(rss_mb "$NX_PID")
 kill -KILL "$NX_PID"
 wait "$NX_PID" 2>/dev/null || true
 T0=$(now_ms)
-start_nextflix
+start_nextflix "$STATE/nextflix"
 curl -sS -o /dev/null --retry 100 --retry-delay 0 --retry-connrefused --max-time 60 "$NX_URL/_nextflix/ready" 2>/dev/null ||
   wait_up "$NX_URL/_nextflix/ready" 600
 T_READY=$(now_ms)
