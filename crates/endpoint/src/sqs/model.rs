@@ -623,3 +623,47 @@ pub struct MoveTaskEntry {
 pub struct ListMoveTasksResult {
     pub results: Vec<MoveTaskEntry>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqs::error::ErrorKind;
+
+    fn kind(body: &str) -> Result<Request, ErrorKind> {
+        Request::decode("CreateQueue", JsonBody(body.as_bytes())).map_err(|e| e.kind)
+    }
+
+    #[test]
+    fn json_bodies_decode_straight_into_the_request() {
+        match kind(r#" {"QueueName": "q", "Attributes": {"DelaySeconds": "5"}} "#) {
+            Ok(Request::CreateQueue(r)) => assert_eq!(r.queue_name.as_deref(), Some("q")),
+            other => panic!("{other:?}"),
+        }
+        // An empty body is an empty input.
+        assert!(matches!(kind(" \n"), Ok(Request::CreateQueue(r)) if r.queue_name.is_none()));
+        for garbage in [
+            "[]",
+            "null",
+            "\"q\"",
+            "{not json",
+            "{\"QueueName\": }",
+            &"{".repeat(1000),
+        ] {
+            assert_eq!(
+                kind(garbage).err(),
+                Some(ErrorKind::SerializationException),
+                "{garbage}"
+            );
+        }
+        assert_eq!(
+            kind(r#"{"QueueName": 5}"#).err(),
+            Some(ErrorKind::InvalidParameterValue)
+        );
+        assert_eq!(
+            Request::decode("NoSuchAction", JsonBody(b"{}"))
+                .map_err(|e| e.kind)
+                .err(),
+            Some(ErrorKind::InvalidAction)
+        );
+    }
+}
