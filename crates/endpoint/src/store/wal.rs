@@ -23,8 +23,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read as _};
 use std::os::unix::fs::FileExt as _;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -92,10 +92,45 @@ struct Checkpointer {
     groups: mpsc::SyncSender<(u64, Vec<Op>)>,
     /// The last group redb holds.
     done: Arc<AtomicU64>,
-    /// Set to stop without a last checkpoint (tests: a crash).
-    #[cfg_attr(not(test), allow(dead_code))]
-    halt: Arc<AtomicBool>,
+    stop: Arc<Stop>,
     thread: JoinHandle<()>,
+}
+
+/// How the log tells its checkpointer to stop sleeping through its interval. A
+/// flag under a mutex with a condition variable, not `Thread::unpark`: the
+/// channel's blocking receive parks the same thread, and an unpark that lands
+/// while the channel is waking it is merged into that wake-up and lost.
+#[derive(Default)]
+struct Stop {
+    state: Mutex<StopState>,
+    wake: Condvar,
+}
+
+#[derive(Default, Clone, Copy)]
+struct StopState {
+    /// The log is closing: checkpoint what is left now, then end.
+    closing: bool,
+    /// End without a last checkpoint (tests: a crash).
+    halt: bool,
+}
+
+impl Stop {
+    fn set(&self, halt: bool) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        state.closing = true;
+        state.halt |= halt;
+        self.wake.notify_all();
+    }
+
+    fn get(&self) -> StopState {
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Sleeps for `wait` or until the log closes.
+    fn sleep(&self, wait: Duration) {
+        let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self.wake.wait_timeout_while(state, wait, |s| !s.closing);
+    }
 }
 
 /// Drops the changes that a later op of the same batch undoes: an item's record
@@ -147,7 +182,7 @@ fn checkpoint_loop(
     groups: mpsc::Receiver<(u64, Vec<Op>)>,
     done: &AtomicU64,
     interval: Duration,
-    halt: &AtomicBool,
+    stop: &Stop,
 ) {
     let mut last_commit = Instant::now();
     // Ops not yet in redb, including any whose commit failed: those are retried,
@@ -166,10 +201,10 @@ fn checkpoint_loop(
             }
         }
         if !closing {
-            // Unparked early when the log closes.
+            // Woken early when the log closes.
             let wait = (last_commit + interval).saturating_duration_since(Instant::now());
             if !wait.is_zero() {
-                std::thread::park_timeout(wait);
+                stop.sleep(wait);
             }
             loop {
                 match groups.try_recv() {
@@ -185,7 +220,7 @@ fn checkpoint_loop(
                 }
             }
         }
-        if halt.load(Ordering::Acquire) {
+        if stop.get().halt {
             return;
         }
         drop_undone(&mut batch);
@@ -369,15 +404,15 @@ impl WalBackend {
         let done = Arc::new(AtomicU64::new(self.next_group - 1));
         let interval = self.options.checkpoint_interval;
         let done_by_thread = done.clone();
-        let halt = Arc::new(AtomicBool::new(false));
-        let halted = halt.clone();
+        let stop = Arc::new(Stop::default());
+        let stopped = stop.clone();
         let thread = std::thread::Builder::new()
             .name("store-checkpoint".into())
-            .spawn(move || checkpoint_loop(redb, rx, &done_by_thread, interval, &halted))?;
+            .spawn(move || checkpoint_loop(redb, rx, &done_by_thread, interval, &stopped))?;
         self.checkpointer = Some(Checkpointer {
             groups,
             done,
-            halt,
+            stop,
             thread,
         });
         Ok(())
@@ -469,14 +504,15 @@ impl WalBackend {
     fn crash(mut self) {
         if let Some(Checkpointer {
             groups,
-            halt,
+            stop,
             thread,
             ..
         }) = self.checkpointer.take()
         {
-            halt.store(true, Ordering::Release);
+            // The flag first: a checkpointer woken by the closed channel must
+            // already see that it is to halt.
+            stop.set(true);
             drop(groups);
-            thread.thread().unpark();
             let _ = thread.join();
         }
     }
@@ -484,9 +520,15 @@ impl WalBackend {
 
 impl Drop for WalBackend {
     fn drop(&mut self) {
-        if let Some(Checkpointer { groups, thread, .. }) = self.checkpointer.take() {
+        if let Some(Checkpointer {
+            groups,
+            stop,
+            thread,
+            ..
+        }) = self.checkpointer.take()
+        {
+            stop.set(false);
             drop(groups);
-            thread.thread().unpark();
             let _ = thread.join();
         }
     }
