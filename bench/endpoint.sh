@@ -6,6 +6,9 @@
 # ceiling), and against the peers a user would pick instead: moto's server and
 # LocalStack's community core in host mode (no Docker). All on 127.0.0.1, in one run.
 #
+# `nextflix-mem` is the same binary with --in-memory (no log, no fsync): the
+# difference between the two rows is what durability costs.
+#
 # Workloads: SendMessage; SendMessageBatch (10 per batch); ReceiveMessage (10) then
 # DeleteMessageBatch of them; long-poll wake-up (a receiver waits with
 # WaitTimeSeconds=20, one message is sent: from the send's start to the receive's
@@ -119,7 +122,7 @@ mkdir -p bench/out
 OUT=bench/out/endpoint.txt
 ROWS="$STATE/rows"
 : >"$ROWS"
-row_header() { printf '%-10s %-22s %10s %9s %9s %9s %13s %7s\n' server workload "msgs/s" "p50 ms" "p99 ms" "p99.9 ms" "msgs/CPU-s" errors; }
+row_header() { printf '%-12s %-22s %10s %9s %9s %9s %13s %7s\n' server workload "msgs/s" "p50 ms" "p99 ms" "p99.9 ms" "msgs/CPU-s" errors; }
 
 # load NAME URL PID WORKLOAD QUEUE SECONDS [EXTRA...]: runs sqs-load, prints a row,
 # keeps "NAME WORKLOAD msgs/s p50 p99 p99.9" in $ROWS.
@@ -129,14 +132,14 @@ load() {
   local line
   if ! line=$("$LOAD" --url "$url" --queue "$queue" --workload "${workload%%@*}" --duration "$seconds" \
     --connections "${LOAD_CONNECTIONS:-$CONNECTIONS}" --server-pid "$pid" "$@"); then
-    printf '%-10s %-22s %s\n' "$name" "$workload" "failed" | tee -a "$OUT"
+    printf '%-12s %-22s %s\n' "$name" "$workload" "failed" | tee -a "$OUT"
     return 0
   fi
   local rate p50 p99 p999 msgs reqs errors elapsed cpu
   read -r rate p50 p99 p999 msgs reqs errors elapsed cpu <<<"$line"
   local per_cpu
   per_cpu=$(awk -v m="$msgs" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? m / c : 0) }')
-  printf '%-10s %-22s %10s %9s %9s %9s %13s %7s\n' "$name" "$workload" "$rate" "$p50" "$p99" "$p999" "$per_cpu" "$errors" | tee -a "$OUT"
+  printf '%-12s %-22s %10s %9s %9s %9s %13s %7s\n' "$name" "$workload" "$rate" "$p50" "$p99" "$p999" "$per_cpu" "$errors" | tee -a "$OUT"
   echo "$name $workload $rate $p50 $p99 $p999" >>"$ROWS"
 }
 
@@ -176,6 +179,11 @@ start_nextflix() {
   NX_PID=$!
   PIDS+=("$NX_PID")
 }
+MEM_PORT=$(free_port)
+RUST_LOG=warn "$BIN" endpoint --bind "127.0.0.1:$MEM_PORT" --in-memory &
+MEM_PID=$!
+PIDS+=("$MEM_PID")
+wait_up "http://127.0.0.1:$MEM_PORT/_nextflix/ready"
 # Rounds before the last on a fresh nextflix each, so that every round starts from
 # empty queues; the last round's instance goes on with the other workloads.
 for round in $(seq 1 "$ROUNDS"); do
@@ -186,6 +194,11 @@ for round in $(seq 1 "$ROUNDS"); do
   wait_up "$NX_URL/_nextflix/ready"
   load nextflix "$NX_URL" "$NX_PID" send bench-send "$DURATION"
   load nextflix "$NX_URL" "$NX_PID" batch bench-batch "$DURATION"
+  load nextflix-mem "http://127.0.0.1:$MEM_PORT" "$MEM_PID" send bench-send "$DURATION"
+  load nextflix-mem "http://127.0.0.1:$MEM_PORT" "$MEM_PID" batch bench-batch "$DURATION"
+  for q in bench-send bench-batch; do
+    "$LOAD" --url "http://127.0.0.1:$MEM_PORT" --queue "$q" --workload purge >/dev/null
+  done
   if [ "$round" -lt "$ROUNDS" ]; then
     kill "$NX_PID" 2>/dev/null || true
     wait "$NX_PID" 2>/dev/null || true
@@ -193,7 +206,7 @@ for round in $(seq 1 "$ROUNDS"); do
   fi
   load canned "http://127.0.0.1:$PORT" "$CANNED_PID" batch bench-batch "$DURATION"
 done
-kill "$CANNED_PID" 2>/dev/null || true
+kill "$CANNED_PID" "$MEM_PID" 2>/dev/null || true
 load nextflix "$NX_URL" "$NX_PID" recv+delete bench-batch "$DURATION"
 load nextflix "$NX_URL" "$NX_PID" longpoll bench-lp 0 --samples "$LP_SAMPLES" --gap-ms 5
 RSS_START=$(rss_mb "$NX_PID")
@@ -272,8 +285,9 @@ fi
   [ -n "$LS_NOTE" ] && echo "$LS_NOTE"
   echo "ratios (msgs/s):"
   for w in send batch recv+delete; do
-    printf '  %-12s nextflix/canned %s  nextflix/moto %s  nextflix/localstack %s\n' "$w" \
+    printf '  %-12s nextflix/canned %s  nextflix-mem/canned %s  nextflix/moto %s  nextflix/localstack %s\n' "$w" \
       "$(ratio "$(get nextflix "$w" 3)" "$(get canned "$w" 3)")" \
+      "$(ratio "$(get nextflix-mem "$w" 3)" "$(get canned "$w" 3)")" \
       "$(ratio "$(get nextflix "$w" 3)" "$(get moto "$w" 3)")" \
       "$(ratio "$(get nextflix "$w" 3)" "$(get localstack "$w" 3)")"
   done
