@@ -9,7 +9,17 @@ use crate::sqs::model::MessageAttributes;
 
 /// Hex MD5 of a message body.
 pub fn md5_of_body(body: &str) -> String {
-    hex::encode(Md5::digest(body.as_bytes()))
+    md5_hex(body.as_bytes())
+}
+
+/// Lower-case hex of an MD5, through a fixed buffer (`hex::encode` goes char
+/// by char through an iterator: 1% of a send batch's CPU).
+fn md5_hex(bytes: &[u8]) -> String {
+    let mut hex = [0u8; 32];
+    match hex::encode_to_slice(Md5::digest(bytes), &mut hex) {
+        Ok(()) => String::from_utf8(hex.to_vec()).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
 }
 
 /// Hex MD5 of message attributes, `None` when there are none. For each attribute,
@@ -45,7 +55,7 @@ pub fn md5_of_attributes(attributes: &MessageAttributes) -> Option<String> {
             }
         }
     }
-    Some(hex::encode(Md5::digest(&buf)))
+    Some(md5_hex(&buf))
 }
 
 #[cfg(test)]

@@ -194,6 +194,29 @@ impl std::fmt::Debug for Sqs {
 
 const MS: u64 = 1000;
 
+/// What sends read of a queue's settings before taking its lock.
+#[derive(Debug, Clone, Copy)]
+struct SendSettings {
+    max_size: u32,
+    delay_ms: u64,
+    content_dedup: bool,
+}
+
+/// A message made ready to send before its queue's lock is taken.
+struct Ready {
+    /// The batch entry's id.
+    entry_id: Option<String>,
+    message_id: String,
+    md5_of_body: String,
+    md5_of_attributes: Option<String>,
+    md5_of_system_attributes: Option<String>,
+    /// FIFO: the deduplication id given, or the body's SHA-256 (none is an error).
+    dedup_id: Option<String>,
+    record: MessageRecord,
+    /// A standard queue's record in its stored form, final already.
+    stored: Option<Vec<u8>>,
+}
+
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
@@ -885,54 +908,126 @@ impl Sqs {
         Ok(size)
     }
 
-    /// Adds checked messages to a locked queue; returns each one's result and the ops.
+    /// What sends read of a queue's settings before preparing messages.
+    fn send_settings(queue: &Queue) -> SendSettings {
+        let state = queue.lock();
+        let settings = &state.record.settings;
+        SendSettings {
+            max_size: settings.maximum_message_size,
+            delay_ms: u64::from(settings.delay_seconds) * MS,
+            content_dedup: settings.content_based_deduplication,
+        }
+    }
+
+    /// Does the costly part of sending checked messages, before the queue's lock
+    /// is taken: checksums, ids, records, and for a standard queue the stored
+    /// bytes. With these under the lock, two workers sending batches to one queue
+    /// spent much of their time waiting for each other.
+    fn prepare(
+        ctx: &Ctx,
+        queue: &Queue,
+        settings: SendSettings,
+        now: u64,
+        messages: Vec<MessageToSend>,
+    ) -> Vec<Ready> {
+        messages
+            .into_iter()
+            .map(|m| {
+                let body = m.message_body.unwrap_or_default();
+                let md5_of_body = digest::md5_of_body(&body);
+                let md5_of_attributes = digest::md5_of_attributes(&m.message_attributes);
+                let md5_of_system_attributes =
+                    digest::md5_of_attributes(&m.message_system_attributes);
+                let dedup_id = if queue.fifo {
+                    m.message_deduplication_id.or_else(|| {
+                        settings.content_dedup.then(|| {
+                            use sha2::Digest as _;
+                            hex::encode(sha2::Sha256::digest(body.as_bytes()))
+                        })
+                    })
+                } else {
+                    None
+                };
+                let message_id = uuid::Uuid::new_v4().to_string();
+                let delay_ms = m.delay_seconds.map_or(settings.delay_ms, |d| d as u64 * MS);
+                let record = MessageRecord::new(
+                    message_id.clone(),
+                    body,
+                    md5_of_body.clone(),
+                    now,
+                    ctx.sender_id.clone(),
+                    now + delay_ms,
+                    MessageExtra {
+                        attributes: m.message_attributes,
+                        md5_of_attributes: md5_of_attributes.clone(),
+                        system_attributes: m.message_system_attributes,
+                        md5_of_system_attributes: md5_of_system_attributes.clone(),
+                        group_id: m.message_group_id,
+                        deduplication_id: None,
+                        sequence_number: None,
+                        dead_letter_source: None,
+                    },
+                );
+                // A FIFO record gets its deduplication id and sequence number
+                // under the lock, so it is encoded there.
+                let stored = (!queue.fifo).then(|| encode(&record));
+                Ready {
+                    entry_id: m.id,
+                    message_id,
+                    md5_of_body,
+                    md5_of_attributes,
+                    md5_of_system_attributes,
+                    dedup_id,
+                    record,
+                    stored,
+                }
+            })
+            .collect()
+    }
+
+    /// Adds prepared messages to a locked queue; returns each one's result and the ops.
     fn enqueue(
         &self,
-        ctx: &Ctx,
         queue: &Queue,
         state: &mut QueueState,
         now: u64,
-        messages: Vec<MessageToSend>,
+        messages: Vec<Ready>,
         ops: &mut Vec<Op>,
     ) -> Vec<SqsResult<SendMessageResult>> {
-        let settings = &state.record.settings;
-        let content_dedup = settings.content_based_deduplication;
-        let per_group_dedup = settings.deduplication_scope == "messageGroup";
-        let queue_delay = u64::from(settings.delay_seconds);
+        let per_group_dedup = state.record.settings.deduplication_scope == "messageGroup";
         let mut woke = 0;
         let mut results = Vec::with_capacity(messages.len());
-        for m in messages {
-            let body = m.message_body.unwrap_or_default();
-            let md5_of_body = digest::md5_of_body(&body);
-            let md5_of_attributes = digest::md5_of_attributes(&m.message_attributes);
-            let md5_of_system_attributes = digest::md5_of_attributes(&m.message_system_attributes);
+        for ready in messages {
+            let Ready {
+                entry_id,
+                message_id,
+                md5_of_body,
+                md5_of_attributes,
+                md5_of_system_attributes,
+                dedup_id,
+                mut record,
+                stored,
+            } = ready;
             let mut dedup_key = None;
             if queue.fifo {
-                let id = match m.message_deduplication_id.clone() {
-                    Some(id) => id,
-                    None if content_dedup => {
-                        use sha2::Digest as _;
-                        hex::encode(sha2::Sha256::digest(body.as_bytes()))
-                    }
-                    None => {
-                        results.push(Err(SqsError::invalid_parameter(
-                            "The queue should either have ContentBasedDeduplication enabled or \
-                             MessageDeduplicationId provided explicitly",
-                        )));
-                        continue;
-                    }
+                let Some(id) = dedup_id else {
+                    results.push(Err(SqsError::invalid_parameter(
+                        "The queue should either have ContentBasedDeduplication enabled or \
+                         MessageDeduplicationId provided explicitly",
+                    )));
+                    continue;
                 };
                 let key = if per_group_dedup {
                     format!(
                         "{}\u{0}{id}",
-                        m.message_group_id.as_deref().unwrap_or_default()
+                        record.extra().group_id.as_deref().unwrap_or_default()
                     )
                 } else {
                     id.clone()
                 };
                 if let Some(hit) = state.messages.dedup_hit(&key, now) {
                     results.push(Ok(SendMessageResult {
-                        id: m.id,
+                        id: entry_id,
                         message_id: hit.message_id.clone(),
                         md5_of_message_body: md5_of_body,
                         md5_of_message_attributes: md5_of_attributes,
@@ -944,29 +1039,18 @@ impl Sqs {
                 dedup_key = Some((key, id));
             }
             let seq = self.inner.next_seq.fetch_add(1, Ordering::Relaxed);
-            let message_id = uuid::Uuid::new_v4().to_string();
-            let sequence_number = queue
-                .fifo
-                .then(|| format!("{:020}", seq + 18_000_000_000_000_000_000u64 / 1000));
-            let delay = m.delay_seconds.map_or(queue_delay, |d| d as u64);
-            let record = MessageRecord::new(
-                message_id.clone(),
-                body,
-                md5_of_body.clone(),
-                now,
-                ctx.sender_id.clone(),
-                now + delay * MS,
-                MessageExtra {
-                    attributes: m.message_attributes,
-                    md5_of_attributes: md5_of_attributes.clone(),
-                    system_attributes: m.message_system_attributes,
-                    md5_of_system_attributes: md5_of_system_attributes.clone(),
-                    group_id: m.message_group_id,
-                    deduplication_id: dedup_key.as_ref().map(|(_, id)| id.clone()),
-                    sequence_number: sequence_number.clone(),
-                    dead_letter_source: None,
-                },
-            );
+            let mut sequence_number = None;
+            let stored = match stored {
+                Some(bytes) => bytes,
+                None => {
+                    let number = format!("{:020}", seq + 18_000_000_000_000_000_000u64 / 1000);
+                    let extra = record.extra_mut();
+                    extra.deduplication_id = dedup_key.as_ref().map(|(_, id)| id.clone());
+                    extra.sequence_number = Some(number.clone());
+                    sequence_number = Some(number);
+                    encode(&record)
+                }
+            };
             if let Some((key, _)) = dedup_key {
                 let dedup = Dedup {
                     until_ms: now + DEDUP_WINDOW_MS,
@@ -984,7 +1068,7 @@ impl Sqs {
             ops.push(Op::PutItem {
                 owner: queue.id,
                 key: seq,
-                record: encode(&record),
+                record: stored,
             });
             queue.count_in(1);
             if state
@@ -994,7 +1078,7 @@ impl Sqs {
                 woke += 1;
             }
             results.push(Ok(SendMessageResult {
-                id: m.id,
+                id: entry_id,
                 message_id,
                 md5_of_message_body: md5_of_body,
                 md5_of_message_attributes: md5_of_attributes,
@@ -1009,14 +1093,14 @@ impl Sqs {
 
     pub async fn send_message(&self, ctx: &Ctx, req: SendMessage) -> SqsResult<SendMessageResult> {
         let queue = self.resolve(req.queue_url.as_deref())?;
-        let max_size = queue.lock().record.settings.maximum_message_size;
-        self.check_message(&queue, max_size, &req.message)?;
+        let settings = Self::send_settings(&queue);
+        self.check_message(&queue, settings.max_size, &req.message)?;
         let now = self.now();
+        let ready = Self::prepare(ctx, &queue, settings, now, vec![req.message]);
         let mut ops = Vec::with_capacity(1);
         let (result, pending) = {
             let mut state = queue.lock();
-            let mut results =
-                self.enqueue(ctx, &queue, &mut state, now, vec![req.message], &mut ops);
+            let mut results = self.enqueue(&queue, &mut state, now, ready, &mut ops);
             (results.pop(), self.inner.store.submit(ops))
         };
         Self::durable(pending).await?;
@@ -1034,7 +1118,8 @@ impl Sqs {
             "SendMessageBatchRequestEntry",
             entries.iter().map(|e| e.id.as_deref()),
         )?;
-        let max_size = queue.lock().record.settings.maximum_message_size;
+        let settings = Self::send_settings(&queue);
+        let max_size = settings.max_size;
         let mut failed = Vec::new();
         let mut accepted = Vec::new();
         let mut total = 0;
@@ -1061,10 +1146,11 @@ impl Sqs {
             .map(|e| e.id.clone().unwrap_or_default())
             .collect();
         let now = self.now();
-        let mut ops = Vec::with_capacity(accepted.len());
+        let ready = Self::prepare(ctx, &queue, settings, now, accepted);
+        let mut ops = Vec::with_capacity(ready.len());
         let (results, pending) = {
             let mut state = queue.lock();
-            let results = self.enqueue(ctx, &queue, &mut state, now, accepted, &mut ops);
+            let results = self.enqueue(&queue, &mut state, now, ready, &mut ops);
             (results, self.inner.store.submit(ops))
         };
         Self::durable(pending).await?;
@@ -1118,10 +1204,12 @@ impl Sqs {
             sender_id: self.inner.account_id.clone(),
         };
         let now = self.now();
+        let settings = Self::send_settings(&queue);
+        let ready = Self::prepare(&ctx, &queue, settings, now, vec![message]);
         let mut ops = Vec::with_capacity(1);
         let (result, pending) = {
             let mut state = queue.lock();
-            let mut results = self.enqueue(&ctx, &queue, &mut state, now, vec![message], &mut ops);
+            let mut results = self.enqueue(&queue, &mut state, now, ready, &mut ops);
             (results.pop(), self.inner.store.submit(ops))
         };
         if let Err(e) = Self::durable(pending).await {
