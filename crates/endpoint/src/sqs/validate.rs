@@ -76,10 +76,13 @@ pub fn text(value: &str) -> SqsResult<()> {
     // In UTF-8 the only characters outside the set are the C0 controls other than
     // tab, newline and return (single bytes below 0x20) and U+FFFE / U+FFFF (which
     // start with 0xEF 0xBF): a scan of the bytes clears almost every body at once.
-    let bytes = value.as_bytes();
-    let suspect = bytes
-        .iter()
-        .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xEF);
+    // A branch-free fold per 64-byte chunk, which the compiler vectorizes (a
+    // short-circuiting `any` over the bytes does not: 3% of a batch's CPU).
+    let suspect_byte = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) | (b == 0xEF);
+    let suspect = value
+        .as_bytes()
+        .chunks(64)
+        .any(|chunk| chunk.iter().fold(false, |seen, &b| seen | suspect_byte(b)));
     if !suspect {
         return Ok(());
     }
@@ -280,6 +283,19 @@ mod tests {
             );
         }
         assert!(text("\u{7F}").is_ok());
+        // Anywhere in a long body: the scan goes by 64-byte chunks.
+        let long = "a".repeat(1000);
+        assert!(text(&long).is_ok());
+        for at in [0, 63, 64, 65, 500, 1000] {
+            for bad in ["\u{1F}", "\u{FFFF}"] {
+                let body = format!("{}{bad}{}", &long[..at], &long[at..]);
+                assert_eq!(
+                    text(&body).unwrap_err().kind,
+                    ErrorKind::InvalidMessageContents,
+                    "{bad:?} at {at}"
+                );
+            }
+        }
     }
 
     #[test]
