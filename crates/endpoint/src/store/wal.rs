@@ -518,10 +518,9 @@ impl Backend for WalBackend {
 }
 
 impl WalBackend {
-    /// Stops as `kill -9` would: what is in the log stays there, nothing more
-    /// reaches redb.
-    #[cfg(test)]
-    fn crash(mut self) {
+    /// Stops the checkpointer and waits for it: with `halt`, at once (a crash);
+    /// otherwise after it has checkpointed what is left.
+    fn stop_checkpointer(&mut self, halt: bool) {
         if let Some(Checkpointer {
             groups,
             stop,
@@ -530,27 +529,24 @@ impl WalBackend {
         }) = self.checkpointer.take()
         {
             // The flag first: a checkpointer woken by the closed channel must
-            // already see that it is to halt.
-            stop.set(true);
+            // already see whether it is to halt.
+            stop.set(halt);
             drop(groups);
             let _ = thread.join();
         }
+    }
+
+    /// Stops as `kill -9` would: what is in the log stays there, nothing more
+    /// reaches redb.
+    #[cfg(test)]
+    fn crash(mut self) {
+        self.stop_checkpointer(true);
     }
 }
 
 impl Drop for WalBackend {
     fn drop(&mut self) {
-        if let Some(Checkpointer {
-            groups,
-            stop,
-            thread,
-            ..
-        }) = self.checkpointer.take()
-        {
-            stop.set(false);
-            drop(groups);
-            let _ = thread.join();
-        }
+        self.stop_checkpointer(false);
     }
 }
 
