@@ -116,7 +116,7 @@ struct Stop {
     wake: Condvar,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default)]
 struct StopState {
     /// The log is closing: checkpoint what is left now, then end.
     closing: bool,
@@ -132,8 +132,8 @@ impl Stop {
         self.wake.notify_all();
     }
 
-    fn get(&self) -> StopState {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn halted(&self) -> bool {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).halt
     }
 
     /// Sleeps for `wait` or until the log closes.
@@ -230,7 +230,7 @@ fn checkpoint_loop(
                 }
             }
         }
-        if stop.get().halt {
+        if stop.halted() {
             return;
         }
         drop_undone(&mut batch);
