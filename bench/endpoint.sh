@@ -14,7 +14,8 @@
 # WaitTimeSeconds=20, one message is sent: from the send's start to the receive's
 # return). Then, on nextflix only: the queue filled with 1,000,000 messages, the
 # endpoint's RSS, a SIGKILL and restart (time until /_nextflix/ready answers and until
-# GetQueueAttributes counts every message), and the same workloads on the deep queue.
+# GetQueueAttributes counts every message), and the same workloads on the deep queue
+# (send and batch in rounds, each beside the same runs on a fresh, empty nextflix).
 #
 #   bench/endpoint.sh [SECONDS] [CONNECTIONS]
 #
@@ -122,7 +123,7 @@ mkdir -p bench/out
 OUT=bench/out/endpoint.txt
 ROWS="$STATE/rows"
 : >"$ROWS"
-row_header() { printf '%-12s %-22s %10s %9s %9s %9s %13s %7s\n' server workload "msgs/s" "p50 ms" "p99 ms" "p99.9 ms" "msgs/CPU-s" errors; }
+row_header() { printf '%-14s %-20s %10s %9s %9s %9s %13s %7s\n' server workload "msgs/s" "p50 ms" "p99 ms" "p99.9 ms" "msgs/CPU-s" errors; }
 
 # load NAME URL PID WORKLOAD QUEUE SECONDS [EXTRA...]: runs sqs-load, prints a row,
 # keeps "NAME WORKLOAD msgs/s p50 p99 p99.9" in $ROWS.
@@ -132,14 +133,14 @@ load() {
   local line
   if ! line=$("$LOAD" --url "$url" --queue "$queue" --workload "${workload%%@*}" --duration "$seconds" \
     --connections "${LOAD_CONNECTIONS:-$CONNECTIONS}" --server-pid "$pid" "$@"); then
-    printf '%-12s %-22s %s\n' "$name" "$workload" "failed" | tee -a "$OUT"
+    printf '%-14s %-20s %s\n' "$name" "$workload" "failed" | tee -a "$OUT"
     return 0
   fi
   local rate p50 p99 p999 msgs reqs errors elapsed cpu
   read -r rate p50 p99 p999 msgs reqs errors elapsed cpu <<<"$line"
   local per_cpu
   per_cpu=$(awk -v m="$msgs" -v c="$cpu" 'BEGIN { printf "%.0f", (c > 0 ? m / c : 0) }')
-  printf '%-12s %-22s %10s %9s %9s %9s %13s %7s\n' "$name" "$workload" "$rate" "$p50" "$p99" "$p999" "$per_cpu" "$errors" | tee -a "$OUT"
+  printf '%-14s %-20s %10s %9s %9s %9s %13s %7s\n' "$name" "$workload" "$rate" "$p50" "$p99" "$p999" "$per_cpu" "$errors" | tee -a "$OUT"
   echo "$name $workload $rate $p50 $p99 $p999" >>"$ROWS"
 }
 
@@ -235,8 +236,23 @@ T_COUNT=$(now_ms)
 RSS_RESTARTED=$(rss_mb "$NX_PID")
 
 # The same workloads with the deep queue (send and batch add to it, recv takes from it).
-load nextflix "$NX_URL" "$NX_PID" send@deep bench-deep "$DURATION"
-load nextflix "$NX_URL" "$NX_PID" batch@deep bench-deep "$DURATION"
+# Send and batch run ROUNDS times, each round right before the same runs on a fresh
+# nextflix (empty state, other port), so that each deep/empty pair is measured
+# minutes apart at most rather than across the whole benchmark.
+EMPTY_PORT=$(free_port)
+for round in $(seq 1 "$ROUNDS"); do
+  load nextflix "$NX_URL" "$NX_PID" send@deep bench-deep "$DURATION"
+  load nextflix "$NX_URL" "$NX_PID" batch@deep bench-deep "$DURATION"
+  RUST_LOG=warn "$BIN" endpoint --bind "127.0.0.1:$EMPTY_PORT" --state-dir "$STATE/empty-$round" &
+  EMPTY_PID=$!
+  PIDS+=("$EMPTY_PID")
+  wait_up "http://127.0.0.1:$EMPTY_PORT/_nextflix/ready"
+  load nextflix-empty "http://127.0.0.1:$EMPTY_PORT" "$EMPTY_PID" send bench-send "$DURATION"
+  load nextflix-empty "http://127.0.0.1:$EMPTY_PORT" "$EMPTY_PID" batch bench-batch "$DURATION"
+  kill "$EMPTY_PID" 2>/dev/null || true
+  wait "$EMPTY_PID" 2>/dev/null || true
+  rm -rf "$STATE/empty-$round"
+done
 load nextflix "$NX_URL" "$NX_PID" recv+delete@deep bench-deep "$DURATION"
 DEEP_END=$("$LOAD" --url "$NX_URL" --queue bench-deep --workload count)
 kill "$NX_PID" 2>/dev/null || true
@@ -294,9 +310,11 @@ fi
   printf '  %-12s p99 nextflix %s ms, moto %s ms, localstack %s ms\n' longpoll \
     "$(get nextflix longpoll 5)" "$(get moto longpoll 5)" "$(get localstack longpoll 5)"
   echo "deep queue ($DEEP_COUNT messages queued; $DEEP_END at the end):"
-  for w in send batch recv+delete; do
-    printf '  %-12s deep/empty %s\n' "$w" "$(ratio "$(get nextflix "$w@deep" 3)" "$(get nextflix "$w" 3)")"
+  for w in send batch; do
+    printf '  %-12s deep/empty %s (medians of %s rounds, each beside a fresh instance)\n' "$w" \
+      "$(ratio "$(get nextflix "$w@deep" 3)" "$(get nextflix-empty "$w" 3)")" "$ROUNDS"
   done
+  printf '  %-12s deep/empty %s\n' recv+delete "$(ratio "$(get nextflix recv+delete@deep 3)" "$(get nextflix recv+delete 3)")"
   echo "restart after SIGKILL with $DEEP_COUNT queued: ready in $(awk -v a="$T_READY" -v b="$T0" 'BEGIN { printf "%.2f", (a - b) / 1000 }') s, all $COUNT_AFTER counted in $(awk -v a="$T_COUNT" -v b="$T0" 'BEGIN { printf "%.2f", (a - b) / 1000 }') s"
   echo "nextflix RSS: ${RSS_START} MB after the standard runs, ${RSS_DEEP} MB with $DEEP_COUNT queued, ${RSS_RESTARTED} MB after the restart"
   echo "targets: send >= 0.50 x canned; batch >= 150000 msgs/s; long-poll p99 <= 1 ms; deep/empty >= 0.90; restart <= 5 s"
