@@ -1365,13 +1365,14 @@ impl Sns {
                 }
             }
         }
-        // HTTP/S deliveries are durably scheduled before the publish answers.
+        // HTTP/S deliveries are durably scheduled before the publish answers
+        // (awaited at once: a pending write may hold the store's turn).
         let scheduled = self
             .inner
             .store
             .submit(http_deliveries.iter().map(PendingHttp::put).collect());
-        futures_join(sqs_deliveries).await;
         Self::durable(scheduled).await?;
+        futures_join(sqs_deliveries).await;
         for delivery in http_deliveries {
             tokio::spawn(self.clone().deliver_http(delivery));
         }
