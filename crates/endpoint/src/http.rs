@@ -151,7 +151,7 @@ pub fn router(
         admin,
     };
     let admin_routes = Router::new()
-        .route("/ready", get(|| async { "OK" }))
+        .route("/ready", get(ready))
         .route("/system/ready", get(crate::console::system_ready))
         .route("/health", get(|| async { "OK" }))
         .route("/metrics", get(metrics))
@@ -176,6 +176,30 @@ pub fn router(
 }
 
 type Shared = State<Arc<AppState>>;
+
+/// Ready while every service's storage takes writes; after a storage engine
+/// failed (every write is refused until a restart), 503 and which one.
+async fn ready(State(app): Shared) -> Response {
+    let failed: Vec<&str> = [
+        ("sqs", app.sqs.storage_healthy()),
+        ("sns", app.sns.storage_healthy()),
+        ("s3", app.s3.storage_healthy()),
+    ]
+    .into_iter()
+    .filter_map(|(name, ok)| (!ok).then_some(name))
+    .collect();
+    if failed.is_empty() {
+        return (StatusCode::OK, "OK").into_response();
+    }
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        format!(
+            "storage failed ({}): writes are refused until a restart; see the log\n",
+            failed.join(", ")
+        ),
+    )
+        .into_response()
+}
 
 /// Where the caller reached us, for URLs in answers.
 fn base_url(headers: &HeaderMap) -> String {

@@ -338,6 +338,11 @@ impl S3 {
         self.inner.clock.now_ms()
     }
 
+    /// Whether the buckets' storage still takes writes.
+    pub fn storage_healthy(&self) -> bool {
+        self.inner.store.is_healthy()
+    }
+
     pub fn list_buckets(&self) -> Vec<(String, u64)> {
         self.read()
             .values()

@@ -393,6 +393,11 @@ impl Sns {
         &self.inner.signer
     }
 
+    /// Whether the topics' storage still takes writes.
+    pub fn storage_healthy(&self) -> bool {
+        self.inner.store.is_healthy()
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
         self.inner.state.read().unwrap_or_else(|e| e.into_inner())
     }

@@ -371,6 +371,11 @@ impl Sqs {
         &self.inner.account_id
     }
 
+    /// Whether the queues' storage still takes writes.
+    pub fn storage_healthy(&self) -> bool {
+        self.inner.store.is_healthy()
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.inner.clock
     }

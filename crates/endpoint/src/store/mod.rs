@@ -20,6 +20,7 @@ mod wal;
 use std::io;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::oneshot;
@@ -121,6 +122,8 @@ struct Core {
     wake: Condvar,
     /// Locked by the leader alone (`None` once closed).
     backend: Mutex<Option<Box<dyn Backend>>>,
+    /// The backend panicked and was dropped: every write fails from then on.
+    broken: AtomicBool,
     closed: Mutex<Option<oneshot::Sender<()>>>,
 }
 
@@ -190,6 +193,7 @@ impl Core {
                             // accepted might not be read back, so it takes
                             // no more (an answer refused, not an ack lost).
                             *backend = None;
+                            self.broken.store(true, Ordering::Release);
                             Err("the storage engine failed; restart the endpoint".to_owned())
                         }
                     }
@@ -306,6 +310,7 @@ impl Store {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
             backend: Mutex::new(Some(Box::new(backend))),
+            broken: AtomicBool::new(false),
             closed: Mutex::new(Some(closed_tx)),
         });
         let flusher = core.clone();
@@ -329,6 +334,14 @@ impl Store {
     /// Whether writes reach a disk.
     pub fn is_durable(&self) -> bool {
         self.handle.is_some()
+    }
+
+    /// False once the storage engine has failed for good (it panicked): every
+    /// write is refused until a restart, and readiness says so.
+    pub fn is_healthy(&self) -> bool {
+        self.handle
+            .as_ref()
+            .is_none_or(|h| !h.core.broken.load(Ordering::Acquire))
     }
 
     /// Queues `ops` and returns a future that resolves once they are durable.
@@ -610,6 +623,7 @@ mod tests {
                     .await
                     .expect("the next write does not hang");
             assert!(second.is_err(), "a broken engine takes no more writes");
+            assert!(!store.is_healthy(), "and the store says so");
             drop(store);
             tokio::time::timeout(Duration::from_secs(5), closed.wait())
                 .await
