@@ -293,39 +293,41 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         started.elapsed().as_secs_f64()
     );
     println!();
-    println!("  Web          {}", web.url());
-    println!("  Catalog API  {}", catalog.url());
+    // One column of labels, wide enough for the longest service name.
+    let line = |label: &str, value: &dyn std::fmt::Display| println!("  {label:<15} {value}");
+    line("Web", &web.url());
+    line("Catalog API", &catalog.url());
     for (kind, service) in &services {
-        println!("  {:<12} {}", format!("{kind}"), service.url());
+        line(&kind.to_string(), &service.url());
     }
     match &endpoint {
         Some(endpoint) => {
-            println!(
-                "  AWS endpoint {}   (AWS_ENDPOINT_URL; any credentials)",
-                endpoint.url()
+            line(
+                "AWS endpoint",
+                &format!("{}   (AWS_ENDPOINT_URL; any credentials)", endpoint.url()),
             );
-            println!("  Console      {}/_console", endpoint.url());
-            println!("  Ready        {}/_nextflix/system/ready", endpoint.url());
+            line("Console", &format!("{}/_console", endpoint.url()));
+            line(
+                "Ready",
+                &format!("{}/_nextflix/system/ready", endpoint.url()),
+            );
         }
-        None => println!(
-            "  AWS          real AWS ({})",
-            sdk.region()
-                .map_or("default region".to_owned(), |r| r.to_string())
+        None => line(
+            "AWS",
+            &format!(
+                "real AWS ({})",
+                sdk.region()
+                    .map_or("default region".to_owned(), |r| r.to_string())
+            ),
         ),
     }
-    println!("  Topic        {}", applied.topic_arn);
-    println!(
-        "  Queues       {} {}",
-        applied.events_queue_url,
-        applied
-            .service_queues
-            .values()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    println!("  Bucket       s3://{}", applied.bucket);
-    println!("  State        {}", state_dir.display());
+    line("Topic", &applied.topic_arn);
+    line("Queues", &applied.events_queue_url);
+    for url in applied.service_queues.values() {
+        line("", url);
+    }
+    line("Bucket", &format!("s3://{}", applied.bucket));
+    line("State", &state_dir.display());
     println!();
     println!("  Ctrl-C stops everything.");
     println!();
