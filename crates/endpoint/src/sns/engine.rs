@@ -1376,7 +1376,22 @@ impl Sns {
             .inner
             .store
             .submit(http_deliveries.iter().map(PendingHttp::put).collect());
-        Self::durable(scheduled).await?;
+        if let Err(err) = Self::durable(scheduled).await {
+            // Nothing was delivered: a retry with the same deduplication id
+            // must not be taken for a duplicate.
+            if let Some(dedup) = &outgoing.dedup_id {
+                let key = (outgoing.topic_arn.clone(), dedup.clone());
+                let mut state = self.write();
+                if state
+                    .dedup
+                    .get(&key)
+                    .is_some_and(|(_, id)| *id == outgoing.message_id)
+                {
+                    state.dedup.remove(&key);
+                }
+            }
+            return Err(err);
+        }
         futures_join(sqs_deliveries).await;
         for delivery in http_deliveries {
             tokio::spawn(self.clone().deliver_http(delivery));
@@ -1981,6 +1996,105 @@ fn percent(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicBool;
+
+    /// A store that fails every write while its switch is on.
+    struct Failing(Arc<AtomicBool>);
+
+    impl crate::store::Backend for Failing {
+        fn write(&mut self, _: Vec<Op>) -> std::io::Result<()> {
+            if self.0.load(Ordering::Relaxed) {
+                return Err(std::io::Error::other("the disk is gone"));
+            }
+            Ok(())
+        }
+        fn load(&mut self) -> std::io::Result<Loaded> {
+            Ok(Loaded::default())
+        }
+    }
+
+    /// A FIFO publish whose HTTP deliveries could not be scheduled fails and
+    /// delivers nothing; its retry with the same deduplication id is then a
+    /// new publish, not a duplicate answered without delivering.
+    #[tokio::test]
+    async fn a_failed_fifo_publish_can_be_retried_with_its_dedup_id() {
+        let failing = Arc::new(AtomicBool::new(false));
+        let (store, _closed) = Store::start(Failing(failing.clone()));
+        let clock = Clock::real();
+        let account = "000000000000".to_owned();
+        let sqs = Sqs::new(
+            account.clone(),
+            clock.clone(),
+            Store::memory().0,
+            Loaded::default(),
+        );
+        let sns = Sns::new(
+            account,
+            clock.clone(),
+            store,
+            Loaded::default(),
+            sqs,
+            Delivering {
+                log: DeliveryLog::new(clock, 100),
+                signer: Signer::start(None),
+                http: http_client(None).unwrap(),
+            },
+        );
+        let ctx = Ctx {
+            base_url: "http://127.0.0.1:4566".into(),
+            region: "us-east-1".into(),
+        };
+        let topic = sns
+            .create_topic(
+                &ctx,
+                CreateTopic {
+                    name: Some("t.fifo".into()),
+                    attributes: [("FifoTopic".to_owned(), "true".to_owned())].into(),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .unwrap()
+            .topic_arn;
+        sns.subscribe(
+            &ctx,
+            Subscribe {
+                topic_arn: Some(topic.clone()),
+                protocol: Some("http".into()),
+                endpoint: Some("http://127.0.0.1:9/hook".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        for sub in sns.write().subscriptions.values_mut() {
+            sub.record.confirmed = true;
+        }
+        let publish = || Publish {
+            topic_arn: Some(topic.clone()),
+            entry: PublishEntry {
+                message: Some("hello".into()),
+                message_group_id: Some("g".into()),
+                message_deduplication_id: Some("d1".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        failing.store(true, Ordering::Relaxed);
+        assert!(sns.publish(publish()).await.is_err(), "the store failed");
+        failing.store(false, Ordering::Relaxed);
+        let retried = sns.publish(publish()).await.unwrap();
+        assert!(
+            retried.sequence_number.is_some(),
+            "the retry was published, not taken for a duplicate"
+        );
+        let again = sns.publish(publish()).await.unwrap();
+        assert_eq!(
+            again.message_id, retried.message_id,
+            "now it is a duplicate"
+        );
+        assert!(again.sequence_number.is_none());
+    }
 
     #[test]
     fn retry_schedule_follows_the_phases() {

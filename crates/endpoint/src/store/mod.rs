@@ -184,19 +184,19 @@ impl Core {
         let count = ops.len();
         let result = {
             let mut backend = self.backend.lock().unwrap_or_else(|e| e.into_inner());
-            match backend.as_mut() {
-                Some(engine) => {
-                    match std::panic::catch_unwind(AssertUnwindSafe(|| engine.write(ops))) {
-                        Ok(written) => written.map_err(|e| e.to_string()),
-                        Err(_) => {
-                            // Its state is unknown now: a later group it
-                            // accepted might not be read back, so it takes
-                            // no more (an answer refused, not an ack lost).
-                            *backend = None;
-                            self.broken.store(true, Ordering::Release);
-                            Err("the storage engine failed; restart the endpoint".to_owned())
-                        }
-                    }
+            let written = backend
+                .as_mut()
+                .map(|engine| std::panic::catch_unwind(AssertUnwindSafe(|| engine.write(ops))));
+            match written {
+                Some(Ok(written)) => written.map_err(|e| e.to_string()),
+                Some(Err(_)) => {
+                    // Its state is unknown now: a later group it accepted
+                    // might not be read back, so it takes no more (an answer
+                    // refused, not an ack lost).
+                    self.broken.store(true, Ordering::Release);
+                    let engine = backend.take();
+                    let _ = std::panic::catch_unwind(AssertUnwindSafe(|| drop(engine)));
+                    Err("the storage engine failed; restart the endpoint".to_owned())
                 }
                 None => Err("the store is closed, or failed earlier".to_owned()),
             }
