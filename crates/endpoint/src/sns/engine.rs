@@ -1298,15 +1298,15 @@ impl Sns {
         let now = self.inner.clock.now_ms();
         let targets: Vec<(SubscriptionRecord, Option<(FilterPolicy, Scope)>)> = {
             let mut state = self.write();
-            if let Some(dedup) = outgoing.dedup_id.clone() {
-                let key = (outgoing.topic_arn.clone(), dedup);
+            let dedup_key = outgoing
+                .dedup_id
+                .clone()
+                .map(|dedup| (outgoing.topic_arn.clone(), dedup));
+            if let Some(key) = &dedup_key {
                 state.dedup.retain(|_, (until, _)| *until > now);
-                if let Some((_, id)) = state.dedup.get(&key) {
+                if let Some((_, id)) = state.dedup.get(key) {
                     return Ok((id.clone(), None));
                 }
-                state
-                    .dedup
-                    .insert(key, (now + DEDUP_WINDOW_MS, outgoing.message_id.clone()));
             }
             let topic = state
                 .topics
@@ -1320,7 +1320,12 @@ impl Sns {
                     .get("SignatureVersion")
                     .map(String::as_str),
             );
-            if outgoing.dedup_id.is_some() {
+            // Recorded only once the publish goes ahead: a refused one is
+            // not a duplicate to its retry (a failed one takes it back below).
+            if let Some(key) = dedup_key {
+                state
+                    .dedup
+                    .insert(key, (now + DEDUP_WINDOW_MS, outgoing.message_id.clone()));
                 outgoing.sequence_number = Some(format!(
                     "{:020}",
                     10_000_000_000_000_000_000u64
